@@ -1,0 +1,215 @@
+"""Turn what users hand to ``fit``/``evaluate``/``predict`` into batches of tensors on the device.
+
+Two paths:
+
+* **In memory** (numpy arrays, tensors, ``(x, y)`` tuples): the whole dataset is converted and moved
+  to the device once; each batch is an index gather (shuffled) or a slice (not shuffled). No
+  DataLoader, no per-sample Python, no collation.
+* **Anything iterable** (a ``Dataset``, a ``DataLoader``, a generator of batches): batches are taken as
+  they come and moved to the device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ember.errors import DataError
+
+Batch = tuple[torch.Tensor, ...]
+
+
+def to_tensor(array: Any, name: str = "x") -> torch.Tensor:
+    """Convert ``array`` to a tensor without copying when possible, checking it is numeric.
+
+    float64 becomes float32 (what a network trains in), integer arrays become int64 (what losses
+    index with), bool becomes float32.
+
+    Example:
+        >>> to_tensor(np.arange(3, dtype=np.uint8)).dtype
+        torch.int64
+    """
+    if isinstance(array, torch.Tensor):
+        tensor = array
+    else:
+        if isinstance(array, (list, tuple)):
+            try:
+                array = np.asarray(array)
+            except ValueError as error:
+                raise DataError(
+                    f"{name} is a ragged list that cannot become one array ({error}). "
+                    f"Fix: pad the sequences to one length first."
+                ) from None
+        if not isinstance(array, np.ndarray):
+            raise DataError(
+                f"{name} must be a numpy array, a torch tensor, a Dataset, a DataLoader or an "
+                f"iterable of batches, received {type(array).__name__}."
+            )
+        if array.dtype.kind not in "biuf":
+            raise DataError(
+                f"{name} must hold numbers, received an array of dtype {array.dtype} "
+                f"(e.g. strings or Python objects). Fix: encode it as numbers first "
+                f"(for text, use a tokenizer)."
+            )
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.dtype == torch.float64:
+        tensor = tensor.float()
+    elif tensor.dtype == torch.bool:
+        tensor = tensor.float()
+    elif not tensor.is_floating_point() and not tensor.is_complex() and tensor.dtype != torch.int64:
+        tensor = tensor.long()
+    return tensor
+
+
+def check_tensors(tensors: Sequence[torch.Tensor], names: Sequence[str]) -> None:
+    """Raise :class:`DataError` for empty data, mismatched lengths or NaN/inf values."""
+    first = tensors[0]
+    if first.ndim == 0 or len(first) == 0:
+        raise DataError(f"{names[0]} is empty (shape {tuple(first.shape)}). Fix: pass some data.")
+    for tensor, name in zip(tensors[1:], names[1:]):
+        if len(tensor) != len(first):
+            raise DataError(
+                f"{names[0]} and {name} have different lengths: {len(first)} vs {len(tensor)}. "
+                f"Fix: give one {name} entry per sample of {names[0]}."
+            )
+    for tensor, name in zip(tensors, names):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise DataError(
+                f"{name} contains {bad} NaN or infinite value(s). Fix: clean or impute them "
+                f"before training (e.g. np.nan_to_num)."
+            )
+
+
+class TensorBatches:
+    """Batches sliced from tensors already on the device.
+
+    Example:
+        >>> x, y = torch.arange(10.0).view(5, 2), torch.arange(5)
+        >>> [len(b[0]) for b in TensorBatches((x, y), batch_size=2, shuffle=False)]
+        [2, 2, 1]
+    """
+
+    def __init__(
+        self,
+        tensors: Sequence[torch.Tensor],
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.tensors = tuple(tensors)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.num_samples = len(self.tensors[0])
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        n, size, tensors = self.num_samples, self.batch_size, self.tensors
+        if not self.shuffle:
+            for start in range(0, n, size):
+                yield tuple(t[start : start + size] for t in tensors)
+            return
+        device = tensors[0].device
+        order = torch.randperm(n, generator=self.generator, device="cpu").to(device)
+        for start in range(0, n, size):
+            index = order[start : start + size]
+            yield tuple(t[index] for t in tensors)
+
+
+class DeviceBatches:
+    """Batches from any iterable (Dataset via DataLoader, DataLoader, generator), moved to the device."""
+
+    def __init__(self, source: Iterable, device: torch.device) -> None:
+        self.source = source
+        self.device = device
+
+    def __len__(self) -> int:
+        return len(self.source)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Batch]:
+        non_blocking = self.device.type == "cuda"
+        for batch in self.source:
+            if isinstance(batch, torch.Tensor):
+                batch = (batch,)
+            elif isinstance(batch, dict):
+                raise DataError(
+                    "batches must be tuples (x, y) or (x, y, sample_weight), received a dict. "
+                    "Fix: return a tuple from your Dataset's __getitem__."
+                )
+            yield tuple(
+                (t if isinstance(t, torch.Tensor) else to_tensor(t)).to(
+                    self.device, non_blocking=non_blocking
+                )
+                for t in batch
+            )
+
+
+def has_length(source: Any) -> bool:
+    """True if ``len(source)`` works (unknown for generators)."""
+    try:
+        len(source)
+    except TypeError:
+        return False
+    return True
+
+
+def is_in_memory(x: Any) -> bool:
+    """True for numpy arrays, tensors and lists (the fast path)."""
+    return isinstance(x, (np.ndarray, torch.Tensor, list))
+
+
+def as_batches(
+    x: Any,
+    y: Any = None,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    device: torch.device | str = "cpu",
+    sample_weight: Any = None,
+) -> TensorBatches | DeviceBatches:
+    """Turn ``x`` (and ``y``) into batches of tensors on ``device``.
+
+    ``x`` may be an array/tensor (with ``y`` separate), an ``(x, y)`` tuple, a ``Dataset``, a
+    ``DataLoader`` or any iterable of ``(x, y)`` batches.
+
+    Example:
+        >>> batches = as_batches(np.zeros((100, 3)), np.zeros(100, dtype=int), batch_size=32)
+        >>> len(batches)
+        4
+    """
+    device = torch.device(device)
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise DataError(f"expected a positive integer, received batch_size={batch_size!r}")
+    if isinstance(x, tuple) and y is None and len(x) in (2, 3) and all(is_in_memory(t) for t in x):
+        x, y, *rest = x
+        sample_weight = rest[0] if rest else sample_weight
+    if is_in_memory(x):
+        arrays = [x] + ([] if y is None else [y]) + ([] if sample_weight is None else [sample_weight])
+        names = ["x"] + ([] if y is None else ["y"]) + ([] if sample_weight is None else ["sample_weight"])
+        tensors = [to_tensor(a, n) for a, n in zip(arrays, names)]
+        check_tensors(tensors, names)
+        tensors = [t.to(device) for t in tensors]
+        return TensorBatches(tensors, batch_size, shuffle)
+    if y is not None:
+        raise DataError(
+            f"y must be None when x is a {type(x).__name__} (it yields its own labels). "
+            f"Fix: drop the y argument."
+        )
+    if isinstance(x, Dataset) and not isinstance(x, DataLoader):
+        if not has_length(x) or len(x) == 0:
+            raise DataError("the Dataset is empty (len 0). Fix: pass some data.")
+        x = DataLoader(x, batch_size=batch_size, shuffle=shuffle)
+    elif not isinstance(x, Iterable):
+        raise DataError(
+            f"cannot make batches from a {type(x).__name__}. Fix: pass numpy arrays, tensors, "
+            f"an (x, y) tuple, a torch Dataset, a DataLoader or an iterable of (x, y) batches."
+        )
+    return DeviceBatches(x, device)

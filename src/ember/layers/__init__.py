@@ -1,0 +1,5 @@
+"""Keras-style layers (filled in by the layer modules)."""
+
+from ember.layers.base import Layer
+
+__all__ = ["Layer"]

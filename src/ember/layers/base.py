@@ -1,0 +1,117 @@
+"""The base of ember's Keras-style layers: lazy input shapes, a fused activation, a saved config.
+
+A layer creates its parameters in :meth:`Layer.build` the first time it sees an input, so users
+write ``Dense(128)`` without an input size, as in Keras. Everything else is a plain ``nn.Module``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+from ember import activations
+from ember.errors import ShapeError
+
+
+class Layer(nn.Module):
+    """Base class for Keras-style layers.
+
+    Subclasses implement :meth:`build` (create parameters from the per-sample input shape) and
+    :meth:`call` (the computation *before* the activation). ``forward`` builds on first use and
+    applies ``self.activation``; models use :meth:`call` directly to get logits (see
+    ``Sequential.logits``), which is how softmax + cross-entropy is computed stably.
+
+    Constructor arguments are recorded automatically, so :meth:`get_config` can rebuild the layer:
+
+        >>> from ember import layers
+        >>> layers.Dense(4, activation="relu").get_config()["units"]
+        4
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__:
+            return
+        init = cls.__init__
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recording_init(self: Layer, *args: Any, **kw: Any) -> None:
+            # Record the outermost constructor's arguments only (a subclass calling super().__init__
+            # must not overwrite them).
+            if "_config" not in self.__dict__:
+                bound = signature.bind(self, *args, **kw)
+                bound.apply_defaults()
+                config = dict(bound.arguments)
+                config.pop("self")
+                extra = config.pop("kwargs", {}) if "kwargs" in signature.parameters else {}
+                object.__setattr__(self, "_config", {**config, **extra})
+            init(self, *args, **kw)
+
+        cls.__init__ = recording_init  # type: ignore[method-assign]
+
+    def __init__(
+        self,
+        *,
+        activation: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        # None (not Identity) when absent: one module call fewer per layer on the hot path.
+        self.activation = None if activation is None else activations.get(activation)
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.name = name
+        self.built = False
+
+    # -- to implement -----------------------------------------------------------------------
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create parameters for inputs of per-sample shape ``input_shape`` (no batch axis)."""
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer's computation before its activation."""
+        raise NotImplementedError
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        """Penalty from ``kernel_regularizer``/``bias_regularizer``, or ``None`` if there is none."""
+        return None
+
+    # -- shared machinery ---------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.built:
+            self.build_from_input(x)
+        y = self.call(x)
+        return y if self.activation is None else self.activation(y)
+
+    def build_from_input(self, x: torch.Tensor) -> None:
+        """Build from an example batch, creating parameters on ``x``'s device."""
+        received = tuple(x.shape[1:])
+        if self.input_shape is not None and not _shape_matches(self.input_shape, received):
+            raise ShapeError(
+                f"{type(self).__name__} expects inputs of per-sample shape {self.input_shape} "
+                f"(set by input_shape=...), received per-sample shape {received} (batch shape "
+                f"{tuple(x.shape)}). Fix: reshape the data to {self.input_shape}, or change "
+                f"input_shape to {received}."
+            )
+        self.build(received)
+        self.to(x.device)
+        self.built = True
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, enough to rebuild this layer with ``type(layer)(**config)``."""
+        return dict(self.__dict__.get("_config", {}))
+
+    def extra_repr(self) -> str:
+        shown = {k: v for k, v in self.get_config().items() if v is not None and k != "name"}
+        return ", ".join(f"{k}={v!r}" for k, v in shown.items())
+
+
+def _shape_matches(expected: tuple, received: tuple) -> bool:
+    # None in an expected shape is a wildcard, as in Keras' input_shape=(None, 16).
+    return len(expected) == len(received) and all(
+        e is None or e == r for e, r in zip(expected, received)
+    )

@@ -1,0 +1,126 @@
+"""Tasks: how one step turns a batch into losses and metrics. Tasks own no loop.
+
+The engine (:class:`ember.Trainer`) calls ``training_step``/``validation_step``/``predict_step``
+and reads ``task.module`` (what is trained) and ``task.metrics`` (a :class:`ember.metrics.MetricSet`
+or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ember import losses as loss_registry
+from ember.layers.base import Layer
+from ember.metrics import MetricSet
+
+Batch = tuple[torch.Tensor, ...]
+
+
+class Supervised:
+    """Supervised learning: ``loss(module(x), y)``, with optional sample/class weights and metrics.
+
+    Args:
+        module: the network.
+        loss: a Keras loss name, an ember/torch loss module, or a function ``(y_pred, y_true)``.
+        metrics: metric names or torchmetrics objects, computed on the device.
+        from_logits: whether ``module`` outputs logits (for metrics that need probabilities).
+        logits: an optional function computing logits when ``module`` ends in softmax/sigmoid
+            (``Sequential.logits``); the loss is then computed from logits, which is stable.
+        class_weight: ``{class index: weight}``, multiplies each sample's loss (Keras semantics).
+
+    Example:
+        >>> import torch, ember
+        >>> task = ember.Supervised(torch.nn.Linear(4, 3), "sparse_categorical_crossentropy",
+        ...                         metrics=["accuracy"], from_logits=True)
+        >>> out = task.training_step((torch.randn(8, 4), torch.randint(0, 3, (8,))))
+        >>> sorted(out)
+        ['loss']
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        loss: Any,
+        metrics: Sequence[Any] | None = None,
+        *,
+        from_logits: bool = False,
+        logits: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        class_weight: Mapping[int, float] | None = None,
+    ) -> None:
+        self.module = module
+        self.loss = loss_registry.get(loss)
+        if from_logits and hasattr(self.loss, "from_logits") and not self.loss.from_logits:
+            self.loss = loss_registry.get(type(self.loss)(from_logits=True))
+        self.forward = logits or module
+        self.from_logits = from_logits or logits is not None
+        self.metric_specs = list(metrics or [])
+        self.metrics: MetricSet | None = None
+        self.class_weight = class_weight
+        self._class_weights: torch.Tensor | None = None
+        self._regularized: list[Layer] = []
+
+    # -- set-up, once the output size is known ------------------------------------------------
+    def setup(self, num_outputs: int, device: torch.device) -> None:
+        """Create the metric set and class-weight table for a model with ``num_outputs`` outputs."""
+        if self.metric_specs:
+            self.metrics = MetricSet(
+                self.metric_specs,
+                kind=getattr(self.loss, "kind", "regression"),
+                num_outputs=num_outputs,
+                from_logits=self.from_logits,
+            )
+            self.metrics.to(device)
+        if self.class_weight:
+            size = max(num_outputs, max(self.class_weight) + 1)
+            weights = torch.ones(size, device=device)
+            for index, weight in self.class_weight.items():
+                weights[int(index)] = float(weight)
+            self._class_weights = weights
+        # Which layers carry a penalty is fixed once built; the hot path visits only those.
+        self._regularized = [
+            m
+            for m in self.module.modules()
+            if isinstance(m, Layer) and m.built and m.regularization_loss() is not None
+        ]
+
+    def compile(self) -> None:
+        """Route the forward pass through ``torch.compile``."""
+        self.forward = torch.compile(self.forward)
+
+    # -- steps --------------------------------------------------------------------------------
+    def training_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Forward, loss (plus weight penalties) and metric update for one batch."""
+        x, y = batch[0], batch[1]
+        outputs = self.forward(x)
+        loss = self._loss(outputs, y, batch[2] if len(batch) > 2 else None)
+        if self.metrics is not None:
+            self.metrics.update(outputs.detach(), y)
+        return {"loss": loss}
+
+    def validation_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Like :meth:`training_step`; run by the engine under ``inference_mode``."""
+        return self.training_step(batch)
+
+    def predict_step(self, batch: Batch) -> torch.Tensor:
+        """The module's output (probabilities when it ends in softmax) for ``batch[0]``."""
+        return self.module(batch[0])
+
+    def _loss(
+        self, outputs: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor | None
+    ) -> torch.Tensor:
+        if self._class_weights is not None:
+            index = y.view(-1) if y.ndim <= 1 or y.shape[-1] == 1 else y.argmax(-1)
+            class_weight = self._class_weights[index.long()]
+            sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
+        if sample_weight is None:
+            loss = self.loss(outputs, y)
+        else:
+            loss = self.loss(outputs, y, sample_weight=sample_weight)
+        # Keras adds weight penalties to the reported loss in training and evaluation alike.
+        for layer in self._regularized:
+            loss = loss + layer.regularization_loss()
+        return loss

@@ -1,0 +1,266 @@
+"""Engine overhead: ember ``fit`` vs a hand-written PyTorch loop vs Keras 3 (torch) vs Lightning.
+
+Trains the first seed program's MLP on real Fashion-MNIST for one epoch at batch sizes 32 and 256,
+and the second seed program's CNN (on Fashion-MNIST padded to 32x32x3) at batch 64, every
+framework side by side in one process, and prints seconds per epoch and the ratios.
+
+    python benchmarks/overhead.py                 # all frameworks, 3 repeats, median
+    python benchmarks/overhead.py --repeats 1 --skip keras lightning
+    python benchmarks/overhead.py --profile       # where ember's time goes (torch.profiler)
+
+Keras and Lightning are optional (``pip install -e ".[bench]"``); missing ones are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+import ember  # noqa: E402
+from ember import datasets, layers, models  # noqa: E402
+
+torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+
+# -- data ----------------------------------------------------------------------------------
+def load() -> tuple[np.ndarray, np.ndarray]:
+    (x_train, y_train), _ = datasets.fashion_mnist.load_data()
+    return (x_train / 255.0).astype("float32"), y_train.astype("int64")
+
+
+def as_images(x: np.ndarray) -> np.ndarray:
+    """28x28 grey -> 32x32x3 (the CIFAR shape the seed CNN expects), channels-last."""
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2)))
+    return np.repeat(padded[..., None], 3, axis=-1)
+
+
+# -- the models, built the same way in every framework -------------------------------------
+def ember_mlp() -> models.Sequential:
+    return models.Sequential([
+        layers.Flatten(input_shape=(28, 28)),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.2),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def ember_cnn() -> models.Sequential:
+    return models.Sequential([
+        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(32, 32, 3)),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def torch_mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)
+    )
+
+
+class TorchCNN(nn.Module):
+    """The seed CNN in plain PyTorch, channels-last like ember's (the fast layout on CPU)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3), nn.ReLU(),
+        )
+        self.head = nn.Sequential(nn.Linear(4 * 4 * 64, 64), nn.ReLU(), nn.Linear(64, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x.permute(0, 3, 1, 2))
+        return self.head(x.permute(0, 2, 3, 1).flatten(1))
+
+
+# -- one epoch in each framework -----------------------------------------------------------
+def run_ember(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    model = ember_mlp() if kind == "mlp" else ember_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], device="cpu")
+    start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    return time.perf_counter() - start
+
+
+def run_hand(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    """The loop a PyTorch user writes: tensors in memory, shuffled index, Adam, running accuracy."""
+    model = torch_mlp() if kind == "mlp" else TorchCNN().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    order = torch.randperm(len(xt))
+    correct = torch.zeros((), dtype=torch.long)
+    total_loss = torch.zeros(())
+    for i in range(0, len(xt), batch_size):
+        index = order[i : i + batch_size]
+        xb, yb = xt[index], yt[index]
+        logits = model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        correct += (logits.argmax(-1) == yb).sum()
+        total_loss += loss.detach() * len(yb)
+    float(correct), float(total_loss)
+    return time.perf_counter() - start
+
+
+def run_keras(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    import keras
+
+    if kind == "mlp":
+        model = keras.Sequential([
+            keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.2), keras.layers.Dense(10, activation="softmax"),
+        ])
+    else:
+        model = keras.Sequential([
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(32, (3, 3), activation="relu"), keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"), keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"), keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax"),
+        ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    return time.perf_counter() - start
+
+
+def run_lightning(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    class Classifier(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch_mlp() if kind == "mlp" else TorchCNN()
+
+        def training_step(self, batch, batch_idx):  # noqa: ANN001
+            xb, yb = batch
+            logits = self.net(xb)
+            loss = nn.functional.cross_entropy(logits, yb)
+            self.log("loss", loss, prog_bar=False)
+            self.log("accuracy", (logits.argmax(-1) == yb).float().mean())
+            return loss
+
+        def configure_optimizers(self):  # noqa: ANN202
+            return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+                        batch_size=batch_size, shuffle=True)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    module = Classifier()
+    start = time.perf_counter()
+    trainer.fit(module, loader)
+    return time.perf_counter() - start
+
+
+RUNNERS: dict[str, Callable[[str, np.ndarray, np.ndarray, int], float]] = {
+    "ember": run_ember,
+    "hand": run_hand,
+    "keras": run_keras,
+    "lightning": run_lightning,
+}
+
+
+def available(name: str) -> bool:
+    module = {"keras": "keras", "lightning": "lightning"}.get(name)
+    if module is None:
+        return True
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def measure(cases, frameworks, repeats: int, x: np.ndarray, y: np.ndarray) -> dict:
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    for kind, batch_size in cases:
+        data_x = x if kind == "mlp" else as_images(x)
+        row = results.setdefault((kind, batch_size), {})
+        times: dict[str, list[float]] = {name: [] for name in frameworks}
+        for _ in range(repeats):
+            # Interleave frameworks in each repeat so drift in machine load hits all alike.
+            for name in frameworks:
+                ember.set_seed(0)
+                times[name].append(RUNNERS[name](kind, data_x, y, batch_size))
+        for name in frameworks:
+            row[name] = statistics.median(times[name])
+        print(f"{kind} batch {batch_size}: " + ", ".join(f"{n} {row[n]:.2f}s" for n in frameworks),
+              flush=True)
+    return results
+
+
+def report(results: dict, frameworks: list[str]) -> str:
+    lines = [
+        "| model | batch | " + " | ".join(f"{n} s/epoch" for n in frameworks)
+        + " | ember / hand | keras / ember | lightning / ember |",
+        "|---|---|" + "---|" * (len(frameworks) + 3),
+    ]
+    for (kind, batch_size), row in results.items():
+        def ratio(a: str, b: str) -> str:
+            return f"{row[a] / row[b]:.2f}" if a in row and b in row else "n/a"
+
+        lines.append(
+            f"| {kind} | {batch_size} | " + " | ".join(f"{row[n]:.2f}" for n in frameworks)
+            + f" | {ratio('ember', 'hand')} | {ratio('keras', 'ember')} | {ratio('lightning', 'ember')} |"
+        )
+    return "\n".join(lines)
+
+
+def profile(x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    model = ember_mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], device="cpu")
+    model.fit(x[:2048], y[:2048], epochs=1, batch_size=batch_size, verbose=0)  # warm up
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        model.fit(x[:20000], y[:20000], epochs=1, batch_size=batch_size, verbose=0)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], choices=list(RUNNERS))
+    parser.add_argument("--cases", nargs="*", default=["mlp:32", "mlp:256", "cnn:64"])
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    x, y = load()
+    if args.profile:
+        profile(x, y, 32)
+        return
+    frameworks = [n for n in RUNNERS if n not in args.skip and available(n)]
+    missing = [n for n in RUNNERS if n not in args.skip and not available(n)]
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)} (pip install -e '.[bench]')")
+    cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} repeat(s)")
+    results = measure(cases, frameworks, args.repeats, x, y)
+    print()
+    print(report(results, frameworks))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Real datasets in their real formats, Keras-style: ``datasets.mnist.load_data()``.
+
+Each dataset module has ``load_data()``, ``class_names`` and a one-line ``DESCRIPTION``;
+``DATASETS`` maps every dataset's name to its module. Files are looked for in ``$EMBER_DATA``, the
+cache (``~/.cache/ember/datasets``) and ``/usr/share/datasets``, and downloaded when missing (see
+:mod:`ember.datasets.cache`).
+
+Example:
+    >>> from ember import datasets
+    >>> (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist.load_data()
+    >>> x_train.shape, y_train.shape
+    ((60000, 28, 28), (60000,))
+    >>> sorted(datasets.DATASETS)
+    ['cifar10', 'fashion_mnist', 'mnist']
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ember.datasets import cifar10, fashion_mnist, mnist
+from ember.datasets.cache import FileInfo, data_home, find_or_download
+from ember.datasets.idx import read_idx
+
+# name -> module with load_data(), class_names and DESCRIPTION (for `ember list`).
+DATASETS: dict[str, ModuleType] = {
+    "mnist": mnist,
+    "fashion_mnist": fashion_mnist,
+    "cifar10": cifar10,
+}
+
+__all__ = [
+    "DATASETS",
+    "FileInfo",
+    "cifar10",
+    "data_home",
+    "fashion_mnist",
+    "find_or_download",
+    "mnist",
+    "read_idx",
+]

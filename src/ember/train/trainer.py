@@ -111,7 +111,8 @@ class Trainer:
         self.steps_per_epoch = epoch_steps
         self._prepare(train_batches)
         history = History()
-        callbacks = [history, *self.callbacks]
+        # History after the user's callbacks, so it records what they add (e.g. learning_rate).
+        callbacks = [*self.callbacks, history]
         if verbose:
             callbacks.append(ProgressBar(verbose))
         hooks = self._hooks(callbacks)
@@ -280,9 +281,18 @@ class Trainer:
         metrics = getattr(self.task, "metrics", None)
         if metrics is not None and hasattr(metrics, "to"):
             metrics.to(self.device)
+        first = None
         if _has_unbuilt_layers(self.model):
             first = next(iter(batches))
             build_module(self.model, first[0])
+        setup = getattr(self.task, "setup", None)
+        if setup is not None:
+            # In-memory data is checked whole (every label, once); other data by its first batch.
+            if isinstance(batches, TensorBatches):
+                example = batches.tensors
+            else:
+                example = first if first is not None else next(iter(batches))
+            setup(example, self.device)
         if self.compile and not self._compiled:
             compile_task = getattr(self.task, "compile", None)
             compile_task() if compile_task else self.model.compile()

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from ember import losses as loss_registry
-from ember.layers.base import Layer
+from ember.errors import ShapeError
+from ember.layers.base import Layer, _shape_matches
 from ember.metrics import MetricSet
 
 Batch = tuple[torch.Tensor, ...]
@@ -53,8 +54,8 @@ class Supervised:
     ) -> None:
         self.module = module
         self.loss = loss_registry.get(loss)
-        if from_logits and hasattr(self.loss, "from_logits") and not self.loss.from_logits:
-            self.loss = loss_registry.get(type(self.loss)(from_logits=True))
+        if from_logits:
+            self.loss = loss_registry.with_logits(self.loss)
         self.forward = logits or module
         self.from_logits = from_logits or logits is not None
         self.metric_specs = list(metrics or [])
@@ -63,19 +64,43 @@ class Supervised:
         self._class_weights: torch.Tensor | None = None
         self._regularized: list[Layer] = []
 
-    # -- set-up, once the output size is known ------------------------------------------------
-    def setup(self, num_outputs: int, device: torch.device) -> None:
-        """Create the metric set and class-weight table for a model with ``num_outputs`` outputs."""
-        if self.metric_specs:
+    # -- set-up, once before each fit/evaluate/predict --------------------------------------
+    def setup(self, example: Batch, device: torch.device) -> None:
+        """Check labels against the model's outputs; create metrics and the class-weight table.
+
+        ``example`` is the whole in-memory data or its first batch. Runs two samples through the
+        module to learn its output size, so bad labels fail here, before any training step.
+        """
+        x = example[0]
+        check_input_shape(self.module, x)
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                outputs = self.forward(x[:2])
+        except (RuntimeError, IndexError) as error:
+            raise ShapeError(
+                f"the model could not run on the data (per-sample input shape "
+                f"{tuple(x.shape[1:])}, dtype {x.dtype}): {error}. Fix: reshape the data to what "
+                f"the first layer expects, or change the first layer."
+            ) from error
+        finally:
+            self.module.train(was_training)
+        num_outputs = outputs.shape[-1] if outputs.ndim > 1 else 1
+        if len(example) > 1:
+            loss_registry.validate_targets(self.loss, example[1], num_outputs)
+        if self.metric_specs and self.metrics is None:
             self.metrics = MetricSet(
                 self.metric_specs,
                 kind=getattr(self.loss, "kind", "regression"),
                 num_outputs=num_outputs,
                 from_logits=self.from_logits,
             )
+        if self.metrics is not None:
             self.metrics.to(device)
+        self._class_weights = None
         if self.class_weight:
-            size = max(num_outputs, max(self.class_weight) + 1)
+            size = max(num_outputs, max(int(k) for k in self.class_weight) + 1)
             weights = torch.ones(size, device=device)
             for index, weight in self.class_weight.items():
                 weights[int(index)] = float(weight)
@@ -124,3 +149,20 @@ class Supervised:
         for layer in self._regularized:
             loss = loss + layer.regularization_loss()
         return loss
+
+
+def check_input_shape(module: nn.Module, x: torch.Tensor) -> None:
+    """Compare the data with the first layer's known input shape (Keras' input check)."""
+    stack = getattr(module, "layers", None)
+    first = stack[0] if isinstance(stack, nn.ModuleList) and len(stack) else None
+    if not isinstance(first, Layer):
+        return
+    expected = first.input_shape or first.built_input_shape
+    received = tuple(x.shape[1:])
+    if expected is not None and not _shape_matches(tuple(expected), received):
+        raise ShapeError(
+            f"the first layer ({first.name or type(first).__name__}) expects inputs of per-sample "
+            f"shape {tuple(expected)}, received data of per-sample shape {received} (batch shape "
+            f"{tuple(x.shape)}). Fix: reshape the data to {tuple(expected)}, or build the model "
+            f"with input_shape={received}."
+        )

@@ -1,0 +1,363 @@
+"""``Model``: Keras' ``compile`` / ``fit`` / ``evaluate`` / ``predict`` for any ``torch.nn.Module``.
+
+``Model`` is a front door to the one engine (:class:`ember.Trainer`): ``compile`` builds a
+:class:`ember.Supervised` task and a trainer, ``fit`` hands them the data. Wrap any module with
+``ember.Model(module)``, subclass it and write ``forward``, or use :class:`ember.Sequential`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ember import losses, saving
+from ember import metrics as ember_metrics
+from ember.data.batches import as_batches, is_in_memory, to_tensor
+from ember.errors import ConfigError, DataError, NotCompiledError
+from ember.train.history import History
+from ember.train.tasks import Supervised
+from ember.train.trainer import Trainer
+
+
+class Model(nn.Module):
+    """A Keras-style model around a network (``module``) or, for subclasses, around itself.
+
+    Example:
+        >>> import torch, ember
+        >>> model = ember.Model(torch.nn.Linear(4, 3))
+        >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+        ...               metrics=["accuracy"], from_logits=True, device="cpu")
+        >>> x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+        >>> history = model.fit(x, y, epochs=2, verbose=0)
+        >>> sorted(history.history)
+        ['accuracy', 'loss']
+    """
+
+    def __init__(self, module: nn.Module | None = None, *, name: str | None = None) -> None:
+        super().__init__()
+        if module is not None and not isinstance(module, nn.Module):
+            raise ConfigError(
+                f"Model wraps a torch.nn.Module, received {type(module).__name__}. "
+                f"Fix: pass an nn.Module (or use ember.Sequential([...]) for a list of layers)."
+            )
+        self.module = module
+        self.name = name or _snake_case(type(self).__name__)
+        self.trainer: Trainer | None = None
+        self.task: Supervised | None = None
+        self.history: History | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.module is None:
+            raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+        return self.module(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Outputs before a final softmax/sigmoid, or None when the model has none to skip."""
+        return None
+
+    def final_activation(self) -> str | None:
+        """``"softmax"`` or ``"sigmoid"`` when the model ends in one (so the loss can fuse it)."""
+        return None
+
+    def _ensure_built(self) -> None:
+        """Create lazy weights when the input shape is known (Sequential overrides this)."""
+
+    # -- compile ------------------------------------------------------------------------------
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Sequence[Any] | None = None,
+        *,
+        from_logits: bool = False,
+        jit_compile: bool = False,
+        precision: str = "32",
+        device: str | torch.device = "auto",
+    ) -> None:
+        """Choose optimizer, loss and metrics (Keras' ``compile``), plus device and precision.
+
+        A final softmax (sigmoid) followed by a (binary) cross-entropy is computed from the
+        logits, as one fused, numerically stable loss; ``predict`` still returns probabilities.
+        ``from_logits=True`` says the network already outputs logits.
+        """
+        if loss is None:
+            raise ConfigError(
+                "compile() needs a loss, e.g. loss='sparse_categorical_crossentropy' for integer "
+                "class labels or loss='mse' for regression."
+            )
+        if metrics is not None and (isinstance(metrics, str) or not isinstance(metrics, Sequence)):
+            raise ConfigError(
+                f"metrics must be a list, received metrics={metrics!r}. "
+                f"Fix: metrics=[{metrics!r}]."
+            )
+        loss_fn = losses.get(loss)
+        for metric in metrics or []:
+            ember_metrics.get(metric)  # unknown names fail here, before any data arrives
+        logits = None
+        fused = losses.logits_version(loss_fn, self.final_activation())
+        if fused is not None and not from_logits:
+            loss_fn, logits = fused, self.logits
+        self.task = Supervised(
+            self.network, loss_fn, metrics, from_logits=from_logits, logits=logits
+        )
+        self.trainer = Trainer(
+            self.task, optimizer, precision=precision, compile=jit_compile, device=device
+        )
+        self.trainer.keras_model = self
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+
+    @property
+    def network(self) -> nn.Module:
+        """The module that is trained: the wrapped one, or the model itself."""
+        return self if self.module is None else self.module
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", *metric names]``: the order ``evaluate`` returns values in."""
+        task = self._compiled("metrics_names")
+        return ["loss"] + (task.metrics.names if task.metrics is not None else [])
+
+    # -- fit / evaluate / predict -------------------------------------------------------------
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        callbacks: Sequence[Any] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: Mapping[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+    ) -> History:
+        """Train for ``epochs`` epochs (Keras' ``fit``); returns and stores ``self.history``.
+
+        ``x`` may be arrays or tensors (with ``y``), an ``(x, y)`` tuple, a torch ``Dataset``, a
+        ``DataLoader`` or any iterable of ``(x, y)`` batches. ``validation_split`` holds out the
+        *last* fraction of ``x``/``y`` before shuffling, as Keras does.
+        """
+        task = self._compiled("fit")
+        trainer = self.trainer
+        batch_size = _batch_size(batch_size)
+        _check_epochs(epochs, initial_epoch)
+        if validation_split and validation_data is not None:
+            raise ConfigError(
+                "pass either validation_split or validation_data, not both. "
+                "Fix: drop validation_split."
+            )
+        if validation_split:
+            (x, y, sample_weight), validation_data = _split_last(
+                x, y, sample_weight, validation_split
+            )
+        if class_weight is not None:
+            _check_class_weight(class_weight)
+        task.class_weight = class_weight
+        train = self._batches(x, y, batch_size, shuffle, sample_weight)
+        val = None
+        if validation_data is not None:
+            val_x, val_y, val_weight = _unpack_validation(validation_data)
+            val = self._batches(val_x, val_y, batch_size, False, val_weight)
+        trainer.epochs = epochs
+        trainer.callbacks = list(callbacks or [])
+        self.history = trainer.fit(
+            train,
+            val,
+            verbose=_verbose(verbose),
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+        )
+        return self.history
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        sample_weight: Any = None,
+        callbacks: Sequence[Any] | None = None,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
+        """Loss and metrics on ``x``/``y``: ``loss`` alone, ``[loss, *metrics]``, or a dict."""
+        task = self._compiled("evaluate")
+        data = self._batches(x, y, _batch_size(batch_size), False, sample_weight)
+        self.trainer.callbacks = list(callbacks or [])
+        logs = self.trainer.evaluate(data, verbose=_verbose(verbose))
+        if return_dict:
+            return logs
+        if task.metrics is not None:
+            names = ["loss", *task.metrics.names]
+        else:
+            names = ["loss", *(name for name in logs if name != "loss")]
+        values = [logs[name] for name in names if name in logs]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Any:
+        """Model outputs for ``x``: a numpy array for numpy input, else a tensor (on the CPU)."""
+        trainer = self.trainer or self._inference_trainer()
+        data = self._batches(x, None, _batch_size(batch_size), False, None, trainer)
+        outputs = trainer.predict(data).cpu()
+        return outputs.numpy() if isinstance(x, (np.ndarray, list)) else outputs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], np.ndarray):
+            args = (to_tensor(args[0]).to(_device_of(self)), *args[1:])
+        return super().__call__(*args, **kwargs)
+
+    # -- inspection and files -----------------------------------------------------------------
+    def summary(self, print_fn: Any = None) -> str:
+        """Print (and return) a Keras-style table: layers, output shapes, parameter counts."""
+        from ember.summary import summarize
+
+        return summarize(self, print_fn=print_fn)
+
+    def count_params(self) -> int:
+        """Number of parameters (the model must be built)."""
+        self._ensure_built()
+        saving.check_built(self.network, "count_params")
+        return sum(p.numel() for p in self.network.parameters())
+
+    def save_weights(self, path: str | Path) -> None:
+        """Save the weights as one safetensors file (atomic)."""
+        self._ensure_built()
+        saving.save_weights(self.network, path)
+
+    def load_weights(self, path: str | Path) -> None:
+        """Load weights from :meth:`save_weights`; mismatched names or shapes raise first."""
+        self._ensure_built()
+        saving.load_weights(self.network, path)
+
+    def lr_find(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
+        """Run the learning-rate range test (see :func:`ember.lr_finder.find_learning_rate`)."""
+        from ember.lr_finder import find_learning_rate
+
+        self._compiled("lr_find")
+        data = self._batches(x, y, _batch_size(kwargs.pop("batch_size", None)), True, None)
+        return find_learning_rate(self.trainer, data, **kwargs)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _compiled(self, action: str) -> Supervised:
+        if self.task is None or self.trainer is None:
+            raise NotCompiledError(
+                f"call model.compile(optimizer=..., loss=...) before {action}(). "
+                f"Example: model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                f"metrics=['accuracy'])"
+            )
+        return self.task
+
+    def _inference_trainer(self) -> Trainer:
+        task = Supervised(self.network, "mse")
+        return Trainer(task, device=_device_of(self))
+
+    def _batches(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int,
+        shuffle: bool,
+        sample_weight: Any,
+        trainer: Trainer | None = None,
+    ) -> Any:
+        if x is None:
+            raise DataError("no data: pass x (and y). Example: model.fit(x_train, y_train)")
+        device = (trainer or self.trainer).device
+        return as_batches(
+            x, y, batch_size=batch_size, shuffle=shuffle, device=device, sample_weight=sample_weight
+        )
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    for tensor in module.parameters():
+        if not isinstance(tensor, nn.parameter.UninitializedParameter):
+            return tensor.device
+    return torch.device("cpu")
+
+
+def _snake_case(name: str) -> str:
+    out = []
+    for i, char in enumerate(name):
+        if char.isupper() and i and (not name[i - 1].isupper() or name[i + 1 : i + 2].islower()):
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _batch_size(batch_size: int | None) -> int:
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
+    return batch_size
+
+
+def _check_epochs(epochs: int, initial_epoch: int) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ConfigError(f"expected a non-negative integer, received epochs={epochs!r}")
+    if not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
+        raise ConfigError(
+            f"initial_epoch must be between 0 and epochs={epochs}, received "
+            f"initial_epoch={initial_epoch!r} (fit runs epochs initial_epoch+1 .. epochs)."
+        )
+
+
+def _verbose(verbose: int | str) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ConfigError(f"verbose must be 'auto', 0, 1 or 2, received verbose={verbose!r}")
+    return int(verbose)
+
+
+def _check_class_weight(class_weight: Any) -> None:
+    if not isinstance(class_weight, Mapping) or not class_weight:
+        raise ConfigError(
+            f"class_weight must be a dict {{class index: weight}}, received {class_weight!r}"
+        )
+    for index, weight in class_weight.items():
+        if int(index) < 0 or not float(weight) >= 0:
+            raise ConfigError(
+                f"class_weight needs class indices >= 0 and weights >= 0, received "
+                f"{index!r}: {weight!r}"
+            )
+
+
+def _split_last(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[tuple, tuple]:
+    if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ConfigError(
+            f"validation_split must be a fraction between 0 and 1, received {fraction!r}"
+        )
+    if not is_in_memory(x) or (y is not None and not is_in_memory(y)):
+        raise ConfigError(
+            "validation_split only works with arrays or tensors. Fix: pass "
+            "validation_data=(x_val, y_val) or a separate validation Dataset."
+        )
+    n = len(x)
+    split = n - int(n * fraction)
+    if split <= 0 or split >= n:
+        raise DataError(
+            f"validation_split={fraction} leaves no {'training' if split <= 0 else 'validation'} "
+            f"samples out of {n}. Fix: use more data or another fraction."
+        )
+
+    def head(a: Any) -> Any:
+        return None if a is None else a[:split]
+
+    def tail(a: Any) -> Any:
+        return None if a is None else a[split:]
+
+    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+
+
+def _unpack_validation(data: Any) -> tuple[Any, Any, Any]:
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and is_in_memory(data[0]):
+        return (data[0], data[1], data[2] if len(data) == 3 else None)
+    return data, None, None

@@ -1,5 +1,115 @@
-"""Keras-style layers (filled in by the layer modules)."""
+"""Keras-style layers as ``torch.nn.Module``s with lazy input shapes.
 
+``LAYERS`` maps every class name (and Keras' short aliases such as ``MaxPool2D``) to its class;
+:func:`get` looks one up, as model loading does.
+
+Example:
+    >>> import torch
+    >>> from ember import layers
+    >>> net = torch.nn.Sequential(layers.Conv2D(8, 3, activation="relu"), layers.Flatten())
+    >>> net(torch.randn(2, 10, 10, 1)).shape
+    torch.Size([2, 512])
+    >>> layers.get("Dense") is layers.Dense
+    True
+"""
+
+from ember.layers import initializers, regularizers
 from ember.layers.base import Layer
+from ember.layers.conv import (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
+from ember.layers.core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
+from ember.layers.normalization import BatchNormalization, LayerNormalization
+from ember.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    LPPooling1D,
+    LPPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+    MinPooling1D,
+    MinPooling2D,
+)
+from ember.registry import Registry
 
-__all__ = ["Layer"]
+# Keras' short aliases.
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+__all__ = [
+    "LAYERS",
+    "Activation",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "AvgPool3D",
+    "BatchNormalization",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Conv3D",
+    "Dense",
+    "DepthwiseConv2D",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "LPPooling1D",
+    "LPPooling2D",
+    "Layer",
+    "LayerNormalization",
+    "MaxPool1D",
+    "MaxPool2D",
+    "MaxPool3D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
+    "MinPooling1D",
+    "MinPooling2D",
+    "Reshape",
+    "SeparableConv2D",
+    "get",
+    "initializers",
+    "regularizers",
+]
+
+
+def get(name: str) -> type[Layer]:
+    """The layer class registered as ``name`` (case, ``_`` and ``-`` ignored), e.g. ``"Conv2D"``.
+
+    Unknown names raise :class:`~ember.errors.UnknownNameError` listing close matches.
+    """
+    return LAYERS.get(name)
+
+
+LAYERS = Registry("layer")
+for _name in __all__:
+    _value = globals().get(_name)
+    if isinstance(_value, type) and issubclass(_value, Layer) and _value is not Layer:
+        LAYERS.add(_name, _value)

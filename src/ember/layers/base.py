@@ -67,6 +67,7 @@ class Layer(nn.Module):
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.name = name
         self.built = False
+        self.built_input_shape: tuple[int, ...] | None = None
 
     # -- to implement -----------------------------------------------------------------------
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -99,6 +100,8 @@ class Layer(nn.Module):
             )
         self.build(received)
         self.to(x.device)
+        # Recorded so a saved model can be rebuilt (and summarised) without example data.
+        self.built_input_shape = received
         self.built = True
 
     def get_config(self) -> dict[str, Any]:

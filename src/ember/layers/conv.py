@@ -1,0 +1,445 @@
+"""Convolutions with Keras semantics: channels-last data and TensorFlow's "same" padding.
+
+Inputs are ``(N, *spatial, C)`` by default, as in Keras. ``call`` moves the channel axis with a free
+``movedim`` view, which is an NCHW tensor with channels-last *memory*; kernels are stored
+channels-last too, so PyTorch runs its fast channels-last convolution and returns channels-last
+memory, which ``movedim`` turns back into a contiguous ``(N, *spatial, C)`` tensor. No copy either
+way. 1-D layers run as 2-D ones with a height of 1, which keeps this trick (and is faster on CPU).
+
+Example:
+    >>> import torch
+    >>> from ember import layers
+    >>> layers.Conv2D(8, 3, strides=2, padding="same")(torch.randn(4, 28, 28, 3)).shape
+    torch.Size([4, 14, 14, 8])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ember.errors import ConfigError, ShapeError
+from ember.layers import initializers, regularizers
+from ember.layers.core import _positive_int, _WeightedLayer
+
+_DATA_FORMATS = ("channels_last", "channels_first")
+_CONV = {2: F.conv2d, 3: F.conv3d}  # by lifted rank (1-D runs as 2-D)
+_CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
+_LAYOUTS = {1: "steps", 2: "height, width", 3: "depth, height, width"}
+
+
+# -- helpers shared with pooling.py ------------------------------------------------------------
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value.lower() not in choices:
+        known = ", ".join(repr(c) for c in choices)
+        raise ConfigError(f"{name} must be one of {known}, received {name}={value!r}")
+    return value.lower()
+
+
+def _int_tuple(name: str, value: Any, rank: int, minimum: int = 1) -> tuple[int, ...]:
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values
+    ):
+        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise ConfigError(f"expected {kind} or {rank} of them, received {name}={value!r}")
+    return values
+
+
+def _lift(values: tuple[int, ...], fill: int = 1) -> tuple[int, ...]:
+    """1-D settings as 2-D ones over a height of 1."""
+    return (fill, *values) if len(values) == 1 else values
+
+
+def _to_channels_first(x: torch.Tensor, rank: int, channels_last: bool) -> torch.Tensor:
+    """(N, *spatial, C) or (N, C, *spatial) -> (N, C, *spatial), a free view; 1-D gets height 1."""
+    if rank == 1:
+        x = x.unsqueeze(1 if channels_last else 2)
+    return x.movedim(-1, 1) if channels_last else x
+
+
+def _from_channels_first(y: torch.Tensor, rank: int, channels_last: bool) -> torch.Tensor:
+    if channels_last:
+        y = y.movedim(1, -1)
+    return y.squeeze(1 if channels_last else 2) if rank == 1 else y
+
+
+def _memory_format(lifted_rank: int, channels_last: bool) -> torch.memory_format:
+    if not channels_last:
+        return torch.contiguous_format
+    return torch.channels_last if lifted_rank == 2 else torch.channels_last_3d
+
+
+def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's "same": ``ceil(size / stride)`` outputs, any odd pixel padded at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pad(
+    x, padding, kernel, strides, dilation, value=0.0, explicit=False
+) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Pads ``x`` (N, C, *spatial) for ``padding``; returns it and the symmetric padding left.
+
+    Symmetric padding is left to the op (no copy) unless ``explicit``.
+    """
+    if padding == "valid":
+        return x, (0,) * len(kernel)
+    if padding == "causal":  # 1-D (lifted): only the start of the steps axis, as in Keras
+        pads = [(0, 0), ((kernel[1] - 1) * dilation[1], 0)]
+    else:
+        pads = list(map(_same_padding, x.shape[2:], kernel, strides, dilation))
+    if not explicit and all(before == after for before, after in pads):
+        return x, tuple(before for before, _ in pads)  # the op pads; no copy
+    flat = [amount for pair in reversed(pads) for amount in pair]  # F.pad: last axis first
+    return F.pad(x, flat, value=value), (0,) * len(pads)
+
+
+def _expect_rank(layer: Any, input_shape: tuple[int, ...]) -> int:
+    """Checks the per-sample shape and returns its channel count."""
+    layout = _LAYOUTS[layer.rank]
+    layout = f"({layout}, channels)" if layer.channels_last else f"(channels, {layout})"
+    if len(input_shape) != layer.rank + 1:
+        raise ShapeError(
+            f"{type(layer).__name__} ({layer.data_format}) expects per-sample shape {layout}, "
+            f"received {tuple(input_shape)}. Fix: reshape the data, e.g. add a channel axis."
+        )
+    return input_shape[-1] if layer.channels_last else input_shape[0]
+
+
+class _ConvBase(_WeightedLayer):
+    """Geometry, kernel storage and the padded convolution shared by the conv layers."""
+
+    rank = 2
+
+    def _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate) -> None:
+        paddings = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
+        self.kernel_size = _int_tuple("kernel_size", kernel_size, self.rank)
+        self.strides = _int_tuple("strides", strides, self.rank)
+        self.dilation_rate = _int_tuple("dilation_rate", dilation_rate, self.rank)
+        self.padding = _choice("padding", padding, paddings)
+        self.data_format = _choice("data_format", data_format, _DATA_FORMATS)
+        self.channels_last = self.data_format == "channels_last"
+
+    def _kernel(self, shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
+        """A torch-layout kernel (out, in, *kernel), channels-last in memory when the data is."""
+        tensor = torch.empty(shape)
+        initializer(tensor)
+        return nn.Parameter(self._to_memory_format(tensor))
+
+    def _to_memory_format(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.rank == 1:  # (out, in, k) with the strides of a channels-last (out, in, 1, k)
+            tensor = tensor.unsqueeze(2)
+            return tensor.contiguous(memory_format=_memory_format(2, self.channels_last)).squeeze(2)
+        return tensor.contiguous(memory_format=_memory_format(self.rank, self.channels_last))
+
+    def _convolve(self, x, weight, bias, groups: int) -> torch.Tensor:
+        """The layer's padded, strided, dilated convolution of ``x`` (N, C, *spatial), lifted."""
+        kernel = _lift(tuple(weight.shape[2:]))
+        strides, dilation = _lift(self.strides), _lift(self.dilation_rate)
+        x, padding = _pad(x, self.padding, kernel, strides, dilation)
+        weight = weight.unsqueeze(2) if weight.dim() == 3 else weight
+        return _CONV[len(kernel)](x, weight, bias, strides, padding, dilation, groups)
+
+    def _depthwise_kernel(self, channels: int, multiplier: int, initializer: Any) -> nn.Parameter:
+        # Initialise as (multiplier, channels, *kernel), whose torch fans are Keras' depthwise fans
+        # (fan_in = channels * kernel area), then store torch's grouped layout: output channel
+        # c * multiplier + j is filter j of input channel c.
+        kernel = torch.empty(multiplier, channels, *self.kernel_size)
+        initializer(kernel)
+        weight = kernel.transpose(0, 1).reshape(channels * multiplier, 1, *self.kernel_size)
+        return nn.Parameter(self._to_memory_format(weight))
+
+
+class _Conv(_ConvBase):
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] = 1,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self.filters = _positive_int("filters", filters)
+        self.groups = _positive_int("groups", groups)
+        if filters % groups:
+            raise ConfigError(
+                f"filters must be divisible by groups, received {filters=}, {groups=}"
+            )
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        if channels % self.groups:
+            raise ShapeError(
+                f"{type(self).__name__}(groups={self.groups}) needs input channels divisible by "
+                f"{self.groups}, received {channels} channels (per-sample shape {input_shape})."
+            )
+        shape = (self.filters, channels // self.groups, *self.kernel_size)
+        self.weight = self._kernel(shape, self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)  # (N, C, *spatial), a view
+        y = self._convolve(x, self.weight, self.bias, self.groups)
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+
+class Conv1D(_Conv):
+    """1-D convolution over ``(N, steps, channels)``; ``padding="causal"`` pads only the start.
+
+    Example:
+        >>> Conv1D(16, 5, padding="causal", dilation_rate=2)(torch.randn(2, 100, 8)).shape
+        torch.Size([2, 100, 16])
+    """
+
+    rank = 1
+
+
+class Conv2D(_Conv):
+    """2-D convolution over ``(N, height, width, channels)``, or NCHW with ``"channels_first"``.
+
+    Example:
+        >>> Conv2D(32, (3, 3), activation="relu")(torch.randn(2, 28, 28, 1)).shape
+        torch.Size([2, 26, 26, 32])
+    """
+
+    rank = 2
+
+
+class Conv3D(_Conv):
+    """3-D convolution over ``(N, depth, height, width, channels)``.
+
+    Example:
+        >>> Conv3D(4, 3, padding="same")(torch.randn(1, 8, 8, 8, 2)).shape
+        torch.Size([1, 8, 8, 8, 4])
+    """
+
+    rank = 3
+
+
+class DepthwiseConv2D(_ConvBase):
+    """Convolves each input channel with its own ``depth_multiplier`` filters (groups = channels).
+
+    Example:
+        >>> DepthwiseConv2D(3, depth_multiplier=2, padding="same")(torch.randn(2, 9, 9, 4)).shape
+        torch.Size([2, 9, 9, 8])
+    """
+
+    _regularized = (("depthwise_regularizer", "weight"), ("bias_regularizer", "bias"))
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        depthwise_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        depthwise_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        multiplier = self.depth_multiplier
+        self.weight = self._depthwise_kernel(channels, multiplier, self.depthwise_initializer)
+        if self.use_bias:
+            self.bias = self._new_parameter((channels * multiplier,), self.bias_initializer)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)
+        y = self._convolve(x, self.weight, self.bias, groups=x.shape[1])
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+
+class SeparableConv2D(_ConvBase):
+    """A depthwise convolution (strided, padded) followed by a 1x1 pointwise one to ``filters``.
+
+    Example:
+        >>> SeparableConv2D(16, 3, padding="same")(torch.randn(2, 9, 9, 4)).shape
+        torch.Size([2, 9, 9, 16])
+    """
+
+    _regularized = (
+        ("depthwise_regularizer", "depthwise_weight"),
+        ("pointwise_regularizer", "pointwise_weight"),
+        ("bias_regularizer", "bias"),
+    )
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        depthwise_initializer: Any = "glorot_uniform",
+        pointwise_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        depthwise_regularizer: Any = None,
+        pointwise_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self.filters = _positive_int("filters", filters)
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        for parameter in ("depthwise_weight", "pointwise_weight", "bias"):
+            self.register_parameter(parameter, None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        multiplier = self.depth_multiplier
+        self.depthwise_weight = self._depthwise_kernel(
+            channels, multiplier, self.depthwise_initializer
+        )
+        pointwise_shape = (self.filters, channels * multiplier, 1, 1)
+        self.pointwise_weight = self._kernel(pointwise_shape, self.pointwise_initializer)
+        if self.use_bias:
+            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)
+        depthwise = self._convolve(x, self.depthwise_weight, None, groups=x.shape[1])
+        y = F.conv2d(depthwise, self.pointwise_weight, self.bias)  # 1x1: no padding, stride 1
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+
+class Conv2DTranspose(_ConvBase):
+    """Transposed ("de-") convolution; ``padding="same"`` gives ``input * strides`` outputs.
+
+    Output sizes and alignment follow Keras/TensorFlow, including ``output_padding``.
+
+    Example:
+        >>> Conv2DTranspose(8, 3, strides=2, padding="same")(torch.randn(2, 7, 7, 16)).shape
+        torch.Size([2, 14, 14, 8])
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        output_padding: int | tuple[int, int] | None = None,
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self.filters = _positive_int("filters", filters)
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        if output_padding is not None:
+            output_padding = _int_tuple("output_padding", output_padding, self.rank, minimum=0)
+            if any(p >= s for p, s in zip(output_padding, self.strides, strict=True)):
+                raise ConfigError(
+                    f"output_padding must be smaller than strides, received "
+                    f"output_padding={output_padding}, strides={self.strides}"
+                )
+        self.output_padding = output_padding
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        self.weight = self._kernel(
+            (channels, self.filters, *self.kernel_size), self.kernel_initializer
+        )
+        if self.use_bias:
+            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+
+    def _crop(self, size: int, kernel: int, stride: int, dilation: int, extra: int | None):
+        """(torch padding, torch output_padding, output size) for one axis, TensorFlow-aligned."""
+        dilated = (kernel - 1) * dilation + 1
+        full = (size - 1) * stride + dilated  # every position the kernel touches
+        if extra is not None:  # Keras' formula with explicit output_padding
+            target = full - 2 * (dilated // 2 if self.padding == "same" else 0) + extra
+        elif self.padding == "same":
+            target = size * stride
+        else:
+            target = size * stride + max(dilated - stride, 0)
+        before = max(full - target, 0) // 2 if self.padding == "same" else 0
+        return before, max(target - (full - 2 * before), 0), target
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)
+        strides, dilation = _lift(self.strides), _lift(self.dilation_rate)
+        extras = (
+            _lift(self.output_padding, fill=0) if self.output_padding else (None,) * len(strides)
+        )
+        kernel = _lift(self.kernel_size)
+        crops = list(map(self._crop, x.shape[2:], kernel, strides, dilation, extras))
+        padding, output_padding, target = (tuple(column) for column in zip(*crops, strict=True))
+        weight = self.weight.unsqueeze(2) if self.rank == 1 else self.weight
+        transpose = _CONV_TRANSPOSE[len(kernel)]
+        y = transpose(x, weight, self.bias, strides, padding, output_padding, 1, dilation)
+        if tuple(y.shape[2:]) != target:  # TensorFlow drops the odd extra pixel at the end
+            for axis, size in enumerate(target, start=2):
+                y = y.narrow(axis, 0, size)
+            y = y.contiguous(memory_format=_memory_format(len(kernel), self.channels_last))
+        return _from_channels_first(y, self.rank, self.channels_last)

@@ -1,0 +1,154 @@
+"""Weight penalties by Keras name: ``L1``, ``L2`` and ``L1L2``, each ``(weight) -> scalar tensor``.
+
+Keras semantics: ``L2(0.01)(w) == 0.01 * (w ** 2).sum()`` (no factor 1/2). Layers return their
+penalties from :meth:`~ember.layers.Layer.regularization_loss`; training adds them to the loss.
+
+Example:
+    >>> import torch
+    >>> from ember.layers import regularizers
+    >>> regularizers.get("l2")(torch.ones(3))
+    tensor(0.0300)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ember.errors import ConfigError
+from ember.registry import Registry
+
+REGULARIZERS = Registry("regularizer")
+
+
+def _non_negative(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"expected a non-negative number, received {name}={value!r}")
+    return float(value)
+
+
+class Regularizer:
+    """Base class: ``regularizer(weight)`` returns a scalar penalty; ``get_config()`` rebuilds it.
+
+    Example (a custom penalty)::
+
+        class MaxNorm(Regularizer):
+            def __call__(self, weight):
+                return weight.abs().max()
+    """
+
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)``.
+
+    Example:
+        >>> L1L2(l1=0.1, l2=0.5)(torch.tensor([1.0, -2.0]))
+        tensor(2.8000)
+    """
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1 = _non_negative("l1", l1)
+        self.l2 = _non_negative("l2", l2)
+
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        penalty = weight.new_zeros(())
+        if self.l1:
+            penalty = penalty + self.l1 * weight.abs().sum()
+        if self.l2:
+            penalty = penalty + self.l2 * weight.square().sum()
+        return penalty
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum(|w|)``, Keras default ``l1=0.01``.
+
+    Example: ``Dense(8, kernel_regularizer=L1(1e-4))``.
+    """
+
+    def __init__(self, l1: float = 0.01) -> None:
+        super().__init__(l1=l1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(w ** 2)``, Keras default ``l2=0.01``.
+
+    Example: ``Dense(8, kernel_regularizer=L2(1e-4))``.
+    """
+
+    def __init__(self, l2: float = 0.01) -> None:
+        super().__init__(l2=l2)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
+
+
+def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """The ``"l1_l2"`` shortcut: :class:`L1L2` with Keras' shortcut defaults (0.01 each)."""
+    return L1L2(l1=l1, l2=l2)
+
+
+REGULARIZERS.add("l1", L1)
+REGULARIZERS.add("l2", L2)
+# "l1_l2" and "L1L2" normalise to one key; a serialized L1L2 always carries both values.
+REGULARIZERS.add("l1_l2", l1_l2)
+
+
+def get(spec: str | dict | Regularizer | Callable | None) -> Callable[[torch.Tensor], Any] | None:
+    """A regularizer from ``"l1"``/``"l2"``/``"l1_l2"``, a dict, an instance or a function.
+
+    Example:
+        >>> get("l1_l2")
+        L1L2(l1=0.01, l2=0.01)
+        >>> get({"class_name": "L2", "config": {"l2": 0.001}})
+        L2(l2=0.001)
+    """
+    if spec is None or isinstance(spec, Regularizer):
+        return spec
+    if isinstance(spec, str):
+        return REGULARIZERS.get(spec)()
+    if isinstance(spec, dict):
+        if set(spec) - {"class_name", "config"} or "class_name" not in spec:
+            raise ConfigError(
+                f"a regularizer dict needs the keys 'class_name' and 'config', received {spec!r}"
+            )
+        return REGULARIZERS.get(spec["class_name"])(**spec.get("config", {}))
+    if callable(spec):
+        return spec
+    raise ConfigError(
+        f"a regularizer must be 'l1', 'l2', 'l1_l2', a dict, a Regularizer or a function of a "
+        f"tensor, received {spec!r}"
+    )
+
+
+def serialize(regularizer: str | Regularizer) -> str | dict[str, Any]:
+    """``{"class_name", "config"}`` for an instance, a name as is; :func:`get` inverts it.
+
+    Example:
+        >>> serialize(L2(0.001))
+        {'class_name': 'L2', 'config': {'l2': 0.001}}
+    """
+    if isinstance(regularizer, str):
+        return regularizer
+    if not isinstance(regularizer, Regularizer) or type(regularizer).__name__ not in REGULARIZERS:
+        raise ConfigError(
+            f"only names and L1/L2/L1L2 instances can be serialized, received {regularizer!r}"
+        )
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}

@@ -144,12 +144,8 @@ class DeviceBatches:
                     "batches must be tuples (x, y) or (x, y, sample_weight), received a dict. "
                     "Fix: return a tuple from your Dataset's __getitem__."
                 )
-            yield tuple(
-                (t if isinstance(t, torch.Tensor) else to_tensor(t)).to(
-                    self.device, non_blocking=non_blocking
-                )
-                for t in batch
-            )
+            # to_tensor also turns float64 into float32, as on the in-memory path.
+            yield tuple(to_tensor(t).to(self.device, non_blocking=non_blocking) for t in batch)
 
 
 def has_length(source: Any) -> bool:
@@ -162,8 +158,13 @@ def has_length(source: Any) -> bool:
 
 
 def is_in_memory(x: Any) -> bool:
-    """True for numpy arrays, tensors and lists (the fast path)."""
-    return isinstance(x, (np.ndarray, torch.Tensor, list))
+    """True for numpy arrays, tensors and nested lists of numbers (the fast path).
+
+    A list of ``(x, y)`` tuples is a list of batches, not data.
+    """
+    if isinstance(x, list):
+        return not (x and isinstance(x[0], tuple))
+    return isinstance(x, (np.ndarray, torch.Tensor))
 
 
 def as_batches(

@@ -79,10 +79,15 @@ class Supervised:
             with torch.no_grad():
                 outputs = self.forward(x[:2])
         except (RuntimeError, IndexError) as error:
+            fix = "reshape the data to what the first layer expects, or change the first layer"
+            if not x.is_floating_point():
+                fix = (
+                    f"x holds integers ({x.dtype}): convert it to floats (e.g. x / 255.0), "
+                    f"unless the first layer is an Embedding"
+                )
             raise ShapeError(
                 f"the model could not run on the data (per-sample input shape "
-                f"{tuple(x.shape[1:])}, dtype {x.dtype}): {error}. Fix: reshape the data to what "
-                f"the first layer expects, or change the first layer."
+                f"{tuple(x.shape[1:])}, dtype {x.dtype}): {error}. Fix: {fix}."
             ) from error
         finally:
             self.module.train(was_training)

@@ -1,0 +1,146 @@
+"""``Sequential``: a stack of layers, Keras-style, that is also a plain ``nn.Module``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ember.errors import ConfigError
+from ember.layers.base import Layer
+from ember.model import Model, _snake_case
+
+def _device(module: nn.Module) -> torch.device:
+    for tensor in module.parameters():
+        if not isinstance(tensor, nn.parameter.UninitializedParameter):
+            return tensor.device
+    return torch.device("cpu")
+
+
+# The activations a following cross-entropy can absorb (see ``losses.logits_version``).
+_FUSABLE = {nn.Softmax: "softmax", nn.Sigmoid: "sigmoid"}
+
+
+class Sequential(Model):
+    """Layers applied one after another; ``compile``/``fit``/``evaluate``/``predict`` as in Keras.
+
+    Layers may be ember layers or any ``nn.Module``. Each ember layer gets a Keras-style name
+    (``dense``, ``dense_1``, ...) unless it has one.
+
+    Example:
+        >>> from ember import layers, models
+        >>> model = models.Sequential([
+        ...     layers.Flatten(input_shape=(28, 28)),
+        ...     layers.Dense(128, activation="relu"),
+        ...     layers.Dropout(0.2),
+        ...     layers.Dense(10, activation="softmax"),
+        ... ])
+        >>> model.count_params()
+        101770
+    """
+
+    def __init__(self, layers: Iterable[nn.Module] | None = None, name: str | None = None) -> None:
+        super().__init__(name=name or "sequential")
+        self.layers = nn.ModuleList()
+        self._names: dict[str, int] = {}
+        if layers is not None and (isinstance(layers, nn.Module) or not isinstance(layers, Iterable)):
+            raise ConfigError(
+                f"Sequential takes a list of layers, received {type(layers).__name__}. "
+                f"Fix: Sequential([layer1, layer2, ...])."
+            )
+        for layer in layers or []:
+            self.add(layer)
+        self._build_if_shape_known()
+
+    def add(self, layer: nn.Module) -> None:
+        """Append a layer (an ember layer or any ``nn.Module``)."""
+        if not isinstance(layer, nn.Module):
+            hint = " (a class: did you forget the parentheses?)" if isinstance(layer, type) else ""
+            raise ConfigError(
+                f"Sequential layers must be nn.Modules, received {layer!r}{hint}. "
+                f"Fix: e.g. layers.Dense(10) or torch.nn.ReLU()."
+            )
+        if isinstance(layer, Layer) and layer.name is None:
+            layer.name = self._unique_name(_snake_case(type(layer).__name__))
+        self.layers.append(layer)
+
+    def pop(self) -> nn.Module:
+        """Remove and return the last layer."""
+        if not len(self.layers):
+            raise ConfigError("pop() on an empty Sequential model")
+        layer = self.layers[-1]
+        del self.layers[-1]
+        return layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The output before the final softmax/sigmoid (so the loss can be computed stably)."""
+        layers = self.layers
+        for layer in layers[:-1]:
+            x = layer(x)
+        last = layers[-1]
+        if isinstance(last, Layer) and last.activation is not None:
+            if not last.built:
+                last.build_from_input(x)
+            return last.call(x)
+        return x  # an Activation layer or a bare nn.Softmax: skip it
+
+    def final_activation(self) -> str | None:
+        if not len(self.layers):
+            return None
+        last = self.layers[-1]
+        function = last.activation if isinstance(last, Layer) else last
+        if isinstance(last, Layer) and type(last).__name__ == "Activation":
+            # An Activation layer keeps its function as .activation and computes nothing else.
+            function = last.activation
+        elif isinstance(last, Layer) and last.activation is None:
+            return None
+        for kind, name in _FUSABLE.items():
+            if type(function) is kind and getattr(function, "dim", -1) in (-1, None):
+                return name
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        """The architecture as JSON-ready data (see :func:`ember.models.load_model`)."""
+        from ember.serialization import sequential_config
+
+        return sequential_config(self)
+
+    def save(self, path: str | Path) -> None:
+        """Save architecture (``config.json``) and weights (``model.safetensors``) in a folder."""
+        from ember.serialization import save_model
+
+        save_model(self, path)
+
+    def _unique_name(self, base: str) -> str:
+        count = self._names.get(base, 0)
+        self._names[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    def _build_if_shape_known(self) -> None:
+        first = self.layers[0] if len(self.layers) else None
+        shape = getattr(first, "input_shape", None)
+        unbuilt = any(isinstance(m, Layer) and not m.built for m in self.layers)
+        if shape is not None and None not in shape and unbuilt:
+            self.build(shape)
+
+    def _ensure_built(self) -> None:
+        self._build_if_shape_known()
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create every layer's weights for per-sample inputs of ``input_shape`` (Keras' build)."""
+        was_training = self.training
+        self.eval()
+        first = self.layers[0]
+        # Embedding layers take integer token ids; everything else takes floats.
+        dtype = torch.long if type(first).__name__ == "Embedding" else torch.float32
+        with torch.no_grad():
+            self(torch.zeros(2, *input_shape, dtype=dtype, device=_device(self)))
+        self.train(was_training)

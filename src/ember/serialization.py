@@ -1,0 +1,147 @@
+"""Model folders: ``config.json`` (architecture as data) + ``model.safetensors`` (weights).
+
+Loading rebuilds the layers from their recorded constructor arguments and loads the tensors;
+nothing is unpickled or executed.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from ember import layers, models
+    >>> model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "tiny"
+    >>> model.save(folder)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['config.json', 'model.safetensors']
+    >>> type(models.load_model(folder)).__name__
+    'Sequential'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ember import __version__, layers, saving
+from ember.errors import SaveError
+from ember.layers.base import Layer
+
+FORMAT = "ember.sequential/1"
+# Modules whose objects may appear in a layer's config, rebuilt through their get().
+_OBJECT_MODULES = {"initializers": layers.initializers, "regularizers": layers.regularizers}
+
+
+def serialize_value(value: Any, where: str) -> Any:
+    """JSON-ready form of one constructor argument; raises :class:`SaveError` if impossible."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [serialize_value(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): serialize_value(v, where) for k, v in value.items()}
+    for kind, module in _OBJECT_MODULES.items():
+        if type(value).__module__ == module.__name__ and hasattr(value, "get_config"):
+            return {"module": kind, "class_name": type(value).__name__, "config": value.get_config()}
+    raise SaveError(
+        f"cannot save {where}={value!r}: only names, numbers and ember initializer/regularizer "
+        f"objects can be written to config.json. Fix: pass it by name (e.g. activation='relu'), "
+        f"or save the weights alone with model.save_weights(path)."
+    )
+
+
+def deserialize_value(value: Any) -> Any:
+    """Inverse of :func:`serialize_value`."""
+    if isinstance(value, dict) and value.get("module") in _OBJECT_MODULES:
+        module = _OBJECT_MODULES[value["module"]]
+        return module.get({"class_name": value["class_name"], "config": value["config"]})
+    if isinstance(value, list):
+        return [deserialize_value(v) for v in value]
+    return value
+
+
+def sequential_config(model: nn.Module) -> dict[str, Any]:
+    """The JSON-ready architecture of a :class:`~ember.Sequential` model."""
+    entries = []
+    for index, layer in enumerate(model.layers):
+        if not isinstance(layer, Layer):
+            raise SaveError(
+                f"cannot save layer {index} ({type(layer).__name__}): it is a plain torch module, "
+                f"whose constructor ember cannot record. Fix: use the ember layer (e.g. "
+                f"layers.Activation('relu')), or save the weights alone with model.save_weights()."
+            )
+        name = type(layer).__name__
+        config = {
+            key: serialize_value(value, f"{layer.name or name}.{key}")
+            for key, value in layer.get_config().items()
+        }
+        config["name"] = layer.name
+        entries.append({"class_name": name, "config": config})
+    first = model.layers[0] if len(model.layers) else None
+    shape = getattr(first, "built_input_shape", None) or getattr(first, "input_shape", None)
+    return {
+        "format": FORMAT,
+        "ember_version": __version__,
+        "class_name": "Sequential",
+        "name": model.name,
+        "input_shape": list(shape) if shape is not None else None,
+        "layers": entries,
+    }
+
+
+def save_model(model: nn.Module, path: str | Path) -> None:
+    """Write ``model`` (a Sequential) to the folder ``path``, atomically."""
+    model._ensure_built()
+    saving.check_built(model, "save the model")
+    config = sequential_config(model)  # raises before anything is written
+    compiled = getattr(model, "_compile_config", None)
+    if compiled and _is_plain(compiled):
+        config["compile"] = compiled
+
+    def write(folder: Path) -> None:
+        saving.write_json(config, folder / saving.CONFIG_FILE)
+        saving.save_tensors(model.state_dict(), folder / saving.WEIGHTS_FILE, {"format": "pt"})
+
+    saving.save_directory(path, write)
+
+
+def load_model(path: str | Path, *, compile: bool = True) -> nn.Module:
+    """Rebuild a model saved with ``model.save(path)``: same layers, same weights, bit for bit.
+
+    When it was compiled with names (optimizer, loss, metrics), it is compiled again.
+    """
+    from ember.sequential import Sequential
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise SaveError(
+            f"no saved model at {folder}. Fix: pass the folder given to model.save(...)"
+            + (" (a single .safetensors file holds weights only: use load_weights)" if folder.is_file() else "")
+        )
+    config = saving.read_json(folder / saving.CONFIG_FILE)
+    if config.get("format") != FORMAT:
+        raise SaveError(
+            f"{folder / saving.CONFIG_FILE} is not an ember model config "
+            f"(format {config.get('format')!r}, expected {FORMAT!r})."
+        )
+    stack = []
+    for entry in config["layers"]:
+        cls = layers.LAYERS.get(entry["class_name"])
+        kwargs = {k: deserialize_value(v) for k, v in entry["config"].items()}
+        stack.append(cls(**kwargs))
+    model = Sequential(stack, name=config.get("name"))
+    if config.get("input_shape") is not None:
+        model.build(tuple(config["input_shape"]))
+    saving.load_weights(model, folder / saving.WEIGHTS_FILE)
+    if compile and config.get("compile"):
+        model.compile(**config["compile"])
+    return model
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_plain(v) for v in value.values())
+    return False

@@ -1,0 +1,99 @@
+"""``model.summary()``: Keras 3's table of layers, output shapes and parameter counts, via rich."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from torch import nn
+
+from ember.errors import NotCompiledError
+
+
+def count(module: nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable) counts as Keras reports them: frozen weights and float buffers
+    (batch-norm statistics) are non-trainable."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    frozen += sum(b.numel() for b in module.buffers() if b.is_floating_point())
+    return trainable, frozen
+
+
+def summarize(
+    model: nn.Module,
+    input_shape: tuple[int, ...] | None = None,
+    print_fn: Callable[[str], Any] | None = None,
+) -> str:
+    """Render the summary of ``model``, print it (or pass it to ``print_fn``) and return it."""
+    model._ensure_built()
+    network = model.network
+    rows_from = list(network.layers) if hasattr(network, "layers") else list(network.children())
+    input_shape = input_shape or _input_shape(rows_from)
+    if input_shape is None:
+        raise NotCompiledError(
+            f"the model {model.name!r} has not been built yet, so its output shapes are unknown. "
+            f"Fix: give the first layer input_shape=..., or fit/call the model once first."
+        )
+    shapes = _output_shapes(network, rows_from, input_shape)
+    table = Table(box=box.HEAVY_HEAD, show_lines=False)
+    table.add_column("Layer (type)", no_wrap=True)
+    table.add_column("Output Shape", no_wrap=True)
+    table.add_column("Param #", justify="right")
+    for index, layer in enumerate(rows_from):
+        name = getattr(layer, "name", None) or str(index)
+        table.add_row(f"{name} ({type(layer).__name__})", shapes.get(index, "?"), f"{sum(count(layer)):,}")
+    trainable, frozen = count(network)
+    console = Console(file=io.StringIO(), width=max(80, 0), force_terminal=False, highlight=False)
+    console.print(f'Model: "{model.name}"')
+    console.print(table)
+    console.print(f" Total params: {trainable + frozen:,} ({_size(trainable + frozen)})")
+    console.print(f" Trainable params: {trainable:,} ({_size(trainable)})")
+    console.print(f" Non-trainable params: {frozen:,} ({_size(frozen)})")
+    text = console.file.getvalue()
+    (print_fn or (lambda s: print(s, end="")))(text)
+    return text
+
+
+def _input_shape(layers: list[nn.Module]) -> tuple[int, ...] | None:
+    if not layers:
+        return None
+    first = layers[0]
+    return getattr(first, "built_input_shape", None) or getattr(first, "input_shape", None)
+
+
+@torch.no_grad()
+def _output_shapes(network: nn.Module, layers: list[nn.Module], input_shape: tuple) -> dict:
+    shapes: dict[int, str] = {}
+    handles = []
+    for index, layer in enumerate(layers):
+
+        def hook(_module: nn.Module, _inputs: Any, output: Any, index: int = index) -> None:
+            if isinstance(output, torch.Tensor):
+                shapes[index] = str((None, *output.shape[1:])).replace("None,)", "None)")
+        handles.append(layer.register_forward_hook(hook))
+    first = layers[0] if layers else None
+    dtype = torch.long if type(first).__name__ == "Embedding" else torch.float32
+    device = next((p.device for p in network.parameters()), torch.device("cpu"))
+    was_training = network.training
+    network.eval()
+    try:
+        network(torch.zeros(2, *input_shape, dtype=dtype, device=device))
+    finally:
+        network.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
+def _size(params: int) -> str:
+    size = params * 4.0  # float32 bytes, as Keras reports
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} GB"

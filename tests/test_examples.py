@@ -4,7 +4,6 @@ import runpy
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from ember import datasets
 from ember.datasets.fixtures import write_cifar10_binary
@@ -25,8 +24,9 @@ def test_mnist_seed_program_learns_and_prints_like_keras(monkeypatch, capsys):
 
 
 def test_cifar10_seed_program_runs_on_a_real_format_file(tmp_path, monkeypatch, capsys):
-    write_cifar10_binary(tmp_path / "cifar-10" / "cifar-10-binary.tar.gz", n_train_per_batch=20,
-                         n_test=20, seed=0)
+    write_cifar10_binary(
+        tmp_path / "cifar-10" / "cifar-10-binary.tar.gz", n_train_per_batch=20, n_test=20, seed=0
+    )
     monkeypatch.setenv("EMBER_DATA", str(tmp_path))
     namespace = runpy.run_path(str(EXAMPLES / "cifar10_cnn.py"))
     model = namespace["model"]

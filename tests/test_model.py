@@ -201,5 +201,5 @@ def test_regularization_is_added_to_the_loss():
     x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
     loss = model.evaluate(x, y, verbose=0)
     outputs = model.predict(x)
-    expected = float((outputs**2).mean() + 0.1 * (model.layers[0].weight ** 2).sum())
+    expected = float((outputs**2).mean() + 0.1 * (model.layers[0].weight.detach() ** 2).sum())
     assert loss == pytest.approx(expected, rel=1e-5)

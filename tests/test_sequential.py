@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import ember
 from ember import layers, models
 
 
@@ -49,6 +48,8 @@ def test_summary_of_cnn_counts_match_keras():
     text = model.summary(print_fn=lambda s: None)
     # The TensorFlow CNN tutorial's summary: 122,570 parameters, (None, 4, 4, 64) before Flatten.
     assert model.count_params() == 122_570
+    names = [layer.name for layer in model.layers]
+    assert names[:4] == ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1"]
     assert "(None, 30, 30, 32)" in text and "(None, 4, 4, 64)" in text and "(None, 1024)" in text
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,7 @@ class Model(nn.Module):
             )
         if metrics is not None and (isinstance(metrics, str) or not isinstance(metrics, Sequence)):
             raise ConfigError(
-                f"metrics must be a list, received metrics={metrics!r}. "
-                f"Fix: metrics=[{metrics!r}]."
+                f"metrics must be a list, received metrics={metrics!r}. Fix: metrics=[{metrics!r}]."
             )
         loss_fn = losses.get(loss)
         for metric in metrics or []:
@@ -283,12 +283,9 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 def _snake_case(name: str) -> str:
-    out = []
-    for i, char in enumerate(name):
-        if char.isupper() and i and (not name[i - 1].isupper() or name[i + 1 : i + 2].islower()):
-            out.append("_")
-        out.append(char.lower())
-    return "".join(out)
+    # Keras' rule, so layers get Keras' names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _batch_size(batch_size: int | None) -> int:

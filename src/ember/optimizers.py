@@ -121,10 +121,17 @@ class OptimizerSpec:
         return any(v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm))
 
     def build(self, params: Params) -> torch.optim.Optimizer:
-        """Build the torch optimizer over ``params`` (tensors or param-group dicts)."""
-        return self.torch_class(
-            params, lr=self.learning_rate, maximize=self.maximize, **self._torch_arguments()
-        )
+        """Build the torch optimizer over ``params`` (tensors or param-group dicts).
+
+        Where torch has a fused kernel for this optimizer and device (Adam, AdamW, SGD, Adagrad
+        on CPU and CUDA), it is used: the same update, ~20% less time per step for a small MLP
+        here (see docs/benchmarks.md).
+        """
+        params = list(params)
+        extra = self._torch_arguments()
+        if _can_fuse(self.torch_class, params):
+            extra["fused"] = True
+        return self.torch_class(params, lr=self.learning_rate, maximize=self.maximize, **extra)
 
     def without_schedule(self) -> OptimizerSpec:
         """A copy whose learning rate is the schedule's initial value, fixed (no schedule)."""
@@ -145,6 +152,17 @@ class OptimizerSpec:
             if value != parameter.default:
                 shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _can_fuse(torch_class: type, params: list) -> bool:
+    if "fused" not in inspect.signature(torch_class.__init__).parameters:
+        return False
+    tensors = [t for item in params for t in (item["params"] if isinstance(item, dict) else [item])]
+    return (
+        bool(tensors)
+        and all(t.is_floating_point() and t.device.type in ("cpu", "cuda") for t in tensors)
+        and len({t.device for t in tensors}) == 1
+    )
 
 
 def _initial_learning_rate(schedule: Any, spec_class: type) -> float:

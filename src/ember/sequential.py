@@ -13,6 +13,7 @@ from ember.errors import ConfigError
 from ember.layers.base import Layer
 from ember.model import Model, _snake_case
 
+
 def _device(module: nn.Module) -> torch.device:
     for tensor in module.parameters():
         if not isinstance(tensor, nn.parameter.UninitializedParameter):
@@ -46,7 +47,9 @@ class Sequential(Model):
         super().__init__(name=name or "sequential")
         self.layers = nn.ModuleList()
         self._names: dict[str, int] = {}
-        if layers is not None and (isinstance(layers, nn.Module) or not isinstance(layers, Iterable)):
+        if layers is not None and (
+            isinstance(layers, nn.Module) or not isinstance(layers, Iterable)
+        ):
             raise ConfigError(
                 f"Sequential takes a list of layers, received {type(layers).__name__}. "
                 f"Fix: Sequential([layer1, layer2, ...])."
@@ -82,10 +85,10 @@ class Sequential(Model):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The output before the final softmax/sigmoid (so the loss can be computed stably)."""
-        layers = self.layers
-        for layer in layers[:-1]:
+        # Unpack the module dict: slicing a ModuleList builds a new ModuleList on every call.
+        *body, last = self.layers._modules.values()
+        for layer in body:
             x = layer(x)
-        last = layers[-1]
         if isinstance(last, Layer) and last.activation is not None:
             if not last.built:
                 last.build_from_input(x)

@@ -41,7 +41,11 @@ def serialize_value(value: Any, where: str) -> Any:
         return {str(k): serialize_value(v, where) for k, v in value.items()}
     for kind, module in _OBJECT_MODULES.items():
         if type(value).__module__ == module.__name__ and hasattr(value, "get_config"):
-            return {"module": kind, "class_name": type(value).__name__, "config": value.get_config()}
+            return {
+                "module": kind,
+                "class_name": type(value).__name__,
+                "config": value.get_config(),
+            }
     raise SaveError(
         f"cannot save {where}={value!r}: only names, numbers and ember initializer/regularizer "
         f"objects can be written to config.json. Fix: pass it by name (e.g. activation='relu'), "
@@ -115,7 +119,11 @@ def load_model(path: str | Path, *, compile: bool = True) -> nn.Module:
     if not folder.is_dir():
         raise SaveError(
             f"no saved model at {folder}. Fix: pass the folder given to model.save(...)"
-            + (" (a single .safetensors file holds weights only: use load_weights)" if folder.is_file() else "")
+            + (
+                " (a single .safetensors file holds weights only: use load_weights)"
+                if folder.is_file()
+                else ""
+            )
         )
     config = saving.read_json(folder / saving.CONFIG_FILE)
     if config.get("format") != FORMAT:

@@ -46,7 +46,9 @@ def summarize(
     table.add_column("Param #", justify="right")
     for index, layer in enumerate(rows_from):
         name = getattr(layer, "name", None) or str(index)
-        table.add_row(f"{name} ({type(layer).__name__})", shapes.get(index, "?"), f"{sum(count(layer)):,}")
+        table.add_row(
+            f"{name} ({type(layer).__name__})", shapes.get(index, "?"), f"{sum(count(layer)):,}"
+        )
     trainable, frozen = count(network)
     console = Console(file=io.StringIO(), width=max(80, 0), force_terminal=False, highlight=False)
     console.print(f'Model: "{model.name}"')
@@ -75,6 +77,7 @@ def _output_shapes(network: nn.Module, layers: list[nn.Module], input_shape: tup
         def hook(_module: nn.Module, _inputs: Any, output: Any, index: int = index) -> None:
             if isinstance(output, torch.Tensor):
                 shapes[index] = str((None, *output.shape[1:])).replace("None,)", "None)")
+
         handles.append(layer.register_forward_hook(hook))
     first = layers[0] if layers else None
     dtype = torch.long if type(first).__name__ == "Embedding" else torch.float32

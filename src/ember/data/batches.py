@@ -78,8 +78,12 @@ def check_tensors(tensors: Sequence[torch.Tensor], names: Sequence[str]) -> None
                 f"Fix: give one {name} entry per sample of {names[0]}."
             )
     for tensor, name in zip(tensors, names):
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        # One reduction finds any NaN/inf (they propagate into the sum); only then count them.
+        # A sum that overflows to inf on finite data is re-checked element-wise.
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor.sum())):
             bad = int((~torch.isfinite(tensor)).sum())
+            if bad == 0:
+                continue
             raise DataError(
                 f"{name} contains {bad} NaN or infinite value(s). Fix: clean or impute them "
                 f"before training (e.g. np.nan_to_num)."
@@ -193,8 +197,14 @@ def as_batches(
         x, y, *rest = x
         sample_weight = rest[0] if rest else sample_weight
     if is_in_memory(x):
-        arrays = [x] + ([] if y is None else [y]) + ([] if sample_weight is None else [sample_weight])
-        names = ["x"] + ([] if y is None else ["y"]) + ([] if sample_weight is None else ["sample_weight"])
+        arrays = (
+            [x] + ([] if y is None else [y]) + ([] if sample_weight is None else [sample_weight])
+        )
+        names = (
+            ["x"]
+            + ([] if y is None else ["y"])
+            + ([] if sample_weight is None else ["sample_weight"])
+        )
         tensors = [to_tensor(a, n) for a, n in zip(arrays, names)]
         check_tensors(tensors, names)
         tensors = [t.to(device) for t in tensors]

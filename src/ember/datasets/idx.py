@@ -35,7 +35,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _FIX = "delete it and download or copy it again"
 
 
-def parse_idx(data: bytes | bytearray | memoryview, source: str | os.PathLike = "<bytes>") -> np.ndarray:
+def parse_idx(
+    data: bytes | bytearray | memoryview, source: str | os.PathLike = "<bytes>"
+) -> np.ndarray:
     """Turn the bytes of an uncompressed IDX file into an array, checking header and length.
 
     No copy is made for uint8 data: the array views ``data`` (writable when ``data`` is a

@@ -28,7 +28,7 @@ class PerceptronRule:
 
     optimizes_itself = True
 
-    def __init__(self, module: "Perceptron", learning_rate: float = 1.0) -> None:
+    def __init__(self, module: Perceptron, learning_rate: float = 1.0) -> None:
         self.module = module
         self.learning_rate = learning_rate
         self.metrics = None
@@ -104,7 +104,9 @@ class Perceptron(Model):
         from ember.train.trainer import Trainer
 
         if not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
-            raise ConfigError(f"expected a positive number, received learning_rate={learning_rate!r}")
+            raise ConfigError(
+                f"expected a positive number, received learning_rate={learning_rate!r}"
+            )
         self.task = PerceptronRule(self, learning_rate)
         self.trainer = Trainer(self.task, device=device)
         self.trainer.keras_model = self

@@ -15,14 +15,8 @@ Example:
 
 from ember.layers import initializers, regularizers
 from ember.layers.base import Layer
-from ember.layers.conv import (
-    Conv1D,
-    Conv2D,
-    Conv2DTranspose,
-    Conv3D,
-    DepthwiseConv2D,
-    SeparableConv2D,
-)
+from ember.layers.conv import Conv1D, Conv2D, Conv3D
+from ember.layers.conv_variants import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from ember.layers.core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
 from ember.layers.normalization import BatchNormalization, LayerNormalization
 from ember.layers.pooling import (

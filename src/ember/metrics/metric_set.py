@@ -1,141 +1,29 @@
-"""Metrics by Keras name, accumulated on the device and computed once with torchmetrics.
-
-A torchmetrics ``update`` costs tens of microseconds, a sizeable share of a small training step, so
-:class:`MetricSet` never calls torchmetrics per batch. ``update`` only keeps cheap detached tensors
-on the device (a running count of correct predictions for accuracy; predicted labels, scores or
-values for the rest), and ``compute`` concatenates them once and evaluates every metric with
-``torchmetrics.functional``. No host sync happens before ``compute``.
-
-Example:
-    >>> import torch
-    >>> from ember.metrics import MetricSet
-    >>> metrics = MetricSet(["accuracy", "f1"], kind="multiclass", num_outputs=3, from_logits=True)
-    >>> metrics.update(torch.tensor([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]), torch.tensor([0, 2]))
-    >>> metrics.compute()["accuracy"]
-    0.5
-"""
+"""The metrics of one task, accumulated on the device: :class:`MetricSet`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 import torchmetrics
-import torchmetrics.functional as TMF
-import torchmetrics.functional.classification as TMC
 
 from ember.errors import ConfigError, DataError
-from ember.registry import Registry
-
-METRICS = Registry("metric")
-
-# What each metric keeps per batch: a running count, predicted labels, scores, or values.
-_COUNTED = {"accuracy", "top_k_accuracy"}
-_LABEL_METRICS = {"precision", "recall", "f1", "specificity", "confusion_matrix"}
-_SCORE_METRICS = {"auc", "average_precision"}
-_VALUE_METRICS = {"mse", "mae", "r2"}
-_AVERAGED = {"precision", "recall", "f1", "specificity"}
-
-
-class MetricSpec:
-    """One metric by name, with how it averages over classes; what ``METRICS`` returns.
-
-    Args:
-        metric: ``"accuracy"``, ``"precision"``, ``"f1"``, ``"auc"``, ``"mse"`` ...
-        average: ``"macro"``, ``"micro"`` or ``"per_class"`` for precision/recall/f1/specificity;
-            None means macro for multiclass and the positive class for binary outputs.
-
-    Example:
-        >>> MetricSpec("f1", average="per_class").log_name
-        'f1_per_class'
-    """
-
-    def __init__(self, metric: str, average: str | None = None) -> None:
-        if average is not None and (metric not in _AVERAGED or average not in _AVERAGES):
-            raise ConfigError(
-                f"expected average in {sorted(_AVERAGES)} for one of {sorted(_AVERAGED)}, "
-                f"received metric={metric!r}, average={average!r}"
-            )
-        self.metric = metric
-        self.average = average
-
-    @property
-    def log_name(self) -> str:
-        """The name under which the metric is logged (per-class metrics log ``NAME_class_I``)."""
-        return self.metric if self.average is None else f"{self.metric}_{self.average}"
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.metric!r}, average={self.average!r})"
-
-
-_AVERAGES = {"macro", "micro", "per_class"}
-
-
-class TopKAccuracy(MetricSpec):
-    """How often the true class is among the ``k`` highest outputs (multiclass only).
-
-    Example:
-        >>> TopKAccuracy(3).log_name
-        'top_3_accuracy'
-    """
-
-    def __init__(self, k: int = 5) -> None:
-        if not isinstance(k, int) or k < 1:
-            raise ConfigError(f"expected a positive integer, received k={k!r}")
-        super().__init__("top_k_accuracy")
-        self.k = k
-
-    @property
-    def log_name(self) -> str:
-        return f"top_{self.k}_accuracy"
-
-    def __repr__(self) -> str:
-        return f"TopKAccuracy(k={self.k})"
-
-
-def _register(names: Sequence[str], metric: str, average: str | None = None) -> None:
-    for name in names:
-        METRICS.add(name, lambda metric=metric, average=average: MetricSpec(metric, average))
-
-
-_register(["accuracy", "acc", "binary_accuracy", "categorical_accuracy"], "accuracy")
-METRICS.add("sparse_categorical_accuracy", lambda: MetricSpec("accuracy"))
-for _k_name in ["top_5_accuracy", "top_k_accuracy", "top5", "top_k_categorical_accuracy"]:
-    METRICS.add(_k_name, TopKAccuracy)
-METRICS.add("sparse_top_k_categorical_accuracy", TopKAccuracy)
-for _metric, _aliases in {
-    "precision": [],
-    "recall": [],
-    "f1": ["f1_score"],
-    "specificity": [],
-}.items():
-    _register([_metric, *_aliases], _metric)
-    for _average in sorted(_AVERAGES):
-        _register([f"{_metric}_{_average}"], _metric, _average)
-_register(["auc", "roc_auc", "auroc"], "auc")
-_register(["average_precision", "ap"], "average_precision")
-_register(["confusion_matrix"], "confusion_matrix")
-_register(["mse", "mean_squared_error"], "mse")
-_register(["mae", "mean_absolute_error"], "mae")
-_register(["r2", "r2_score"], "r2")
-
-
-def get(spec: Any) -> Any:
-    """Resolve one metric spec without data: a name gives a :class:`MetricSpec`; torchmetrics
-    objects, ``MetricSpec`` objects and functions come back as they are. Unknown names raise
-    :class:`~ember.errors.UnknownNameError` listing close matches, so ``compile`` can fail early.
-
-    Example:
-        >>> get("acc")
-        MetricSpec('accuracy', average=None)
-    """
-    return MetricSet._resolve(spec)[1]
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+from ember.metrics.evaluation import (
+    _concatenated,
+    _label_metric,
+    _score_metric,
+    _shaped_like,
+    _value_metric,
+)
+from ember.metrics.specs import (
+    _LABEL_METRICS,
+    _SCORE_METRICS,
+    _VALUE_METRICS,
+    MetricSpec,
+    TopKAccuracy,
+    resolve,
+)
 
 
 class MetricSet:
@@ -200,20 +88,7 @@ class MetricSet:
         self.reset()
 
     # -- set-up -------------------------------------------------------------------------------
-    @staticmethod
-    def _resolve(spec: Any) -> tuple[str, Any]:
-        if isinstance(spec, str):
-            spec = METRICS.get(spec)()
-        if isinstance(spec, MetricSpec):
-            return spec.log_name, spec
-        if isinstance(spec, torchmetrics.Metric):
-            return _snake_case(type(spec).__name__), spec
-        if callable(spec):
-            return getattr(spec, "__name__", _snake_case(type(spec).__name__)), spec
-        raise ConfigError(
-            f"expected a metric name, a torchmetrics Metric or a function (y_pred, y_true), "
-            f"received {spec!r} of type {type(spec).__name__}"
-        )
+    _resolve = staticmethod(resolve)  # spec -> (log name, entry)
 
     def _check(self, spec: MetricSpec) -> None:
         if self.kind == "regression" and spec.metric not in _VALUE_METRICS:
@@ -393,9 +268,13 @@ class MetricSet:
             elif spec.metric in _VALUE_METRICS:
                 results[spec.log_name] = _value_metric(spec.metric, scores, targets)
             elif spec.metric in _SCORE_METRICS:
-                results[spec.log_name] = self._score_metric(spec.metric, scores, targets)
+                results[spec.log_name] = _score_metric(
+                    spec.metric, scores, targets, kind=self.kind, num_outputs=self.num_outputs
+                )
             else:
-                value = self._label_metric(spec, predictions, targets)
+                value = _label_metric(
+                    spec, predictions, targets, kind=self.kind, num_outputs=self.num_outputs
+                )
                 if spec.average == "per_class":
                     results[f"{spec.metric}_per_class"] = value
                     for i, per_class in enumerate(value):
@@ -410,55 +289,3 @@ class MetricSet:
         for name, total in self._function_sums.items():
             results[name] = total / self._samples
         return results
-
-    def _label_metric(self, spec: MetricSpec, predictions: torch.Tensor, targets: torch.Tensor):
-        name = "f1_score" if spec.metric == "f1" else spec.metric
-        predictions, targets = predictions.long(), targets.long()
-        if self.kind == "binary" and spec.average is None:
-            return getattr(TMC, f"binary_{name}")(predictions, targets)
-        classes = 2 if self.kind == "binary" else self.num_outputs
-        function = getattr(TMC, f"multiclass_{name}")
-        if name == "confusion_matrix":
-            return function(predictions, targets, num_classes=classes)
-        average = {"per_class": "none", None: "macro"}.get(spec.average, spec.average)
-        return function(predictions, targets, num_classes=classes, average=average)
-
-    def _score_metric(self, metric: str, scores: torch.Tensor, targets: torch.Tensor):
-        name = "auroc" if metric == "auc" else metric
-        if self.kind == "binary":
-            return getattr(TMC, f"binary_{name}")(scores.float(), targets.long())
-        function = getattr(TMC, f"multiclass_{name}")
-        return function(scores.float(), targets, num_classes=self.num_outputs, average="macro")
-
-
-def _shaped_like(y: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
-    if y.shape == outputs.shape:
-        return y
-    if y.numel() != outputs.numel():
-        raise DataError(
-            f"expected targets with one value per output {tuple(outputs.shape)}, received targets "
-            f"of shape {tuple(y.shape)}. Fix: match the last layer's units to the targets."
-        )
-    return y.reshape(outputs.shape)
-
-
-def _concatenated(stored: list[torch.Tensor]) -> torch.Tensor | None:
-    """Concatenate in place of the pieces (so the next compute is cheap), leaving them usable."""
-    if not stored:
-        return None
-    if len(stored) > 1:
-        stored[:] = [torch.cat(stored)]
-    return stored[0]
-
-
-def _value_metric(metric: str, values: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    values, targets = values.float(), targets.float()
-    if metric == "mse":
-        return TMF.mean_squared_error(values, targets)
-    if metric == "mae":
-        return TMF.mean_absolute_error(values, targets)
-    # r2 per output column, averaged uniformly (scikit-learn's default).
-    columns = values.reshape(values.shape[0], -1)
-    if columns.shape[1] == 1:
-        columns = columns.reshape(-1)
-    return TMF.r2_score(columns, targets.reshape(columns.shape))

@@ -1,0 +1,166 @@
+"""Learning-rate callbacks: LearningRateScheduler and ReduceLROnPlateau."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ember.callbacks.monitoring import _check_int, _check_number, _monitored, _resolve_mode
+from ember.errors import ConfigError
+from ember.train.callback import Callback, Logs
+
+
+# -- the trainer's optimizer --------------------------------------------------------------------
+def _optimizer(trainer: Any, owner: str) -> torch.optim.Optimizer:
+    """The trainer's single torch optimizer, which ``owner`` sets the learning rate of."""
+    optimizer = getattr(trainer, "optimizer", None)
+    if optimizer is None:
+        raise ConfigError(
+            f"{owner} needs the trainer's optimizer, but this task manages its own optimizers. "
+            "Fix: schedule the learning rate inside the task."
+        )
+    if getattr(trainer, "scheduler", None) is not None:
+        raise ConfigError(
+            f"{owner} sets the learning rate, but the optimizer already has a schedule. "
+            "Fix: use one of the two."
+        )
+    return optimizer
+
+
+def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def _set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
+    for group in optimizer.param_groups:
+        if isinstance(group["lr"], torch.Tensor):  # capturable / fused optimizers keep a tensor
+            group["lr"].fill_(value)
+        else:
+            group["lr"] = value
+
+
+# -- learning rate ------------------------------------------------------------------------------
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch from ``schedule(epoch, lr)``.
+
+    ``epoch`` counts from 0 and ``lr`` is the current rate (Keras' signature; a one-argument
+    ``schedule(epoch)`` works too). The rate is set on every parameter group of the trainer's
+    optimizer, and recorded in the epoch logs as ``learning_rate``.
+
+    Example:
+        >>> def schedule(epoch, lr):
+        ...     return lr if epoch < 10 else lr * 0.9
+        >>> scheduler = LearningRateScheduler(schedule)
+    """
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        if not callable(schedule):
+            raise ConfigError(
+                f"expected a function schedule(epoch, lr) -> lr, received schedule={schedule!r}"
+            )
+        self.schedule = schedule
+        self.verbose = verbose
+        self._takes_lr = _accepts_two_arguments(schedule)
+
+    def on_fit_start(self, logs: Logs | None = None) -> None:
+        _optimizer(self.trainer, "LearningRateScheduler")
+
+    def on_epoch_start(self, epoch: int, logs: Logs | None = None) -> None:
+        optimizer = self.trainer.optimizer
+        current = _learning_rate(optimizer)
+        value = self.schedule(epoch, current) if self._takes_lr else self.schedule(epoch)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+            raise ConfigError(
+                f"the schedule must return a non-negative float, received {value!r} at epoch "
+                f"{epoch}. Fix: return a number such as lr * 0.9."
+            )
+        _set_learning_rate(optimizer, float(value))
+        if self.verbose > 0:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {value}.")
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.trainer.optimizer)
+
+
+def _accepts_two_arguments(function: Callable) -> bool:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # builtins without a signature: assume Keras' form
+        return True
+    try:
+        signature.bind(0, 0.1)
+    except TypeError:
+        return False
+    return True
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving.
+
+    Keras' semantics (the rate drops after ``patience`` epochs without an improvement larger
+    than ``min_delta``, then waits ``cooldown`` epochs), run by
+    :class:`torch.optim.lr_scheduler.ReduceLROnPlateau`, which is built when ``fit`` starts.
+    The rate used in each epoch is recorded in its logs as ``learning_rate``.
+
+    Example:
+        >>> reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5)
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        factor = _check_number("factor", factor)
+        if not 0 < factor < 1:
+            raise ConfigError(
+                f"expected 0 < factor < 1 (the rate is multiplied by it), received factor={factor}"
+            )
+        self.monitor = monitor
+        self.mode = _resolve_mode(mode, monitor)
+        self.factor = factor
+        self.patience = _check_int("patience", patience, 0)
+        self.verbose = verbose
+        self.min_delta = _check_number("min_delta", min_delta, 0)
+        self.cooldown = _check_int("cooldown", cooldown, 0)
+        self.min_lr = _check_number("min_lr", min_lr, 0)
+        self.scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
+
+    def on_fit_start(self, logs: Logs | None = None) -> None:
+        # torch drops the rate once more than `patience` bad epochs are counted, and counts from
+        # the epoch after the cooldown; Keras drops at `patience` bad epochs and counts the last
+        # cooldown epoch. Shifting both by one gives Keras' schedule exactly.
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            _optimizer(self.trainer, "ReduceLROnPlateau"),
+            mode=self.mode,
+            factor=self.factor,
+            patience=max(self.patience - 1, 0),
+            threshold=self.min_delta,
+            threshold_mode="abs",
+            cooldown=max(self.cooldown - 1, 0),
+            min_lr=self.min_lr,
+        )
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        optimizer = self.trainer.optimizer
+        before = _learning_rate(optimizer)
+        if logs is not None:
+            logs["learning_rate"] = before
+        self.scheduler.step(value)
+        after = _learning_rate(optimizer)
+        if after != before and self.verbose > 0:
+            print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {after}.")

@@ -1,0 +1,236 @@
+"""Convolution variants: depthwise, depthwise-separable and transposed ("de-") convolutions.
+
+They share the geometry, "same" padding and channels-last views of :mod:`ember.layers.conv`.
+
+Example:
+    >>> import torch
+    >>> from ember import layers
+    >>> layers.SeparableConv2D(8, 3, padding="same")(torch.randn(2, 9, 9, 4)).shape
+    torch.Size([2, 9, 9, 8])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ember.errors import ConfigError
+from ember.layers import initializers, regularizers
+from ember.layers.conv import (
+    _ConvBase,
+    _expect_rank,
+    _from_channels_first,
+    _int_tuple,
+    _lift,
+    _memory_format,
+    _to_channels_first,
+)
+from ember.layers.core import _positive_int
+
+_CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
+class DepthwiseConv2D(_ConvBase):
+    """Convolves each input channel with its own ``depth_multiplier`` filters (groups = channels).
+
+    Example:
+        >>> DepthwiseConv2D(3, depth_multiplier=2, padding="same")(torch.randn(2, 9, 9, 4)).shape
+        torch.Size([2, 9, 9, 8])
+    """
+
+    _regularized = (("depthwise_regularizer", "weight"), ("bias_regularizer", "bias"))
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        depthwise_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        depthwise_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        multiplier = self.depth_multiplier
+        self.weight = self._depthwise_kernel(channels, multiplier, self.depthwise_initializer)
+        if self.use_bias:
+            self.bias = self._new_parameter((channels * multiplier,), self.bias_initializer)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)
+        y = self._convolve(x, self.weight, self.bias, groups=x.shape[1])
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+
+class SeparableConv2D(_ConvBase):
+    """A depthwise convolution (strided, padded) followed by a 1x1 pointwise one to ``filters``.
+
+    Example:
+        >>> SeparableConv2D(16, 3, padding="same")(torch.randn(2, 9, 9, 4)).shape
+        torch.Size([2, 9, 9, 16])
+    """
+
+    _regularized = (
+        ("depthwise_regularizer", "depthwise_weight"),
+        ("pointwise_regularizer", "pointwise_weight"),
+        ("bias_regularizer", "bias"),
+    )
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        depthwise_initializer: Any = "glorot_uniform",
+        pointwise_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        depthwise_regularizer: Any = None,
+        pointwise_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self.filters = _positive_int("filters", filters)
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        for parameter in ("depthwise_weight", "pointwise_weight", "bias"):
+            self.register_parameter(parameter, None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        multiplier = self.depth_multiplier
+        self.depthwise_weight = self._depthwise_kernel(
+            channels, multiplier, self.depthwise_initializer
+        )
+        pointwise_shape = (self.filters, channels * multiplier, 1, 1)
+        self.pointwise_weight = self._kernel(pointwise_shape, self.pointwise_initializer)
+        if self.use_bias:
+            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)
+        depthwise = self._convolve(x, self.depthwise_weight, None, groups=x.shape[1])
+        y = F.conv2d(depthwise, self.pointwise_weight, self.bias)  # 1x1: no padding, stride 1
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+
+class Conv2DTranspose(_ConvBase):
+    """Transposed ("de-") convolution; ``padding="same"`` gives ``input * strides`` outputs.
+
+    Output sizes and alignment follow Keras/TensorFlow, including ``output_padding``.
+
+    Example:
+        >>> Conv2DTranspose(8, 3, strides=2, padding="same")(torch.randn(2, 7, 7, 16)).shape
+        torch.Size([2, 14, 14, 8])
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, int],
+        strides: int | tuple[int, int] = 1,
+        padding: str = "valid",
+        output_padding: int | tuple[int, int] | None = None,
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, int] = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self.filters = _positive_int("filters", filters)
+        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        if output_padding is not None:
+            output_padding = _int_tuple("output_padding", output_padding, self.rank, minimum=0)
+            if any(p >= s for p, s in zip(output_padding, self.strides, strict=True)):
+                raise ConfigError(
+                    f"output_padding must be smaller than strides, received "
+                    f"output_padding={output_padding}, strides={self.strides}"
+                )
+        self.output_padding = output_padding
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        self.weight = self._kernel(
+            (channels, self.filters, *self.kernel_size), self.kernel_initializer
+        )
+        if self.use_bias:
+            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+
+    def _crop(self, size: int, kernel: int, stride: int, dilation: int, extra: int | None):
+        """(torch padding, torch output_padding, output size) for one axis, TensorFlow-aligned."""
+        dilated = (kernel - 1) * dilation + 1
+        full = (size - 1) * stride + dilated  # every position the kernel touches
+        if extra is not None:  # Keras' formula with explicit output_padding
+            target = full - 2 * (dilated // 2 if self.padding == "same" else 0) + extra
+        elif self.padding == "same":
+            target = size * stride
+        else:
+            target = size * stride + max(dilated - stride, 0)
+        before = max(full - target, 0) // 2 if self.padding == "same" else 0
+        return before, max(target - (full - 2 * before), 0), target
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)
+        strides, dilation = _lift(self.strides), _lift(self.dilation_rate)
+        extras = (
+            _lift(self.output_padding, fill=0) if self.output_padding else (None,) * len(strides)
+        )
+        kernel = _lift(self.kernel_size)
+        crops = list(map(self._crop, x.shape[2:], kernel, strides, dilation, extras))
+        padding, output_padding, target = (tuple(column) for column in zip(*crops, strict=True))
+        weight = self.weight.unsqueeze(2) if self.rank == 1 else self.weight
+        transpose = _CONV_TRANSPOSE[len(kernel)]
+        y = transpose(x, weight, self.bias, strides, padding, output_padding, 1, dilation)
+        if tuple(y.shape[2:]) != target:  # TensorFlow drops the odd extra pixel at the end
+            for axis, size in enumerate(target, start=2):
+                y = y.narrow(axis, 0, size)
+            y = y.contiguous(memory_format=_memory_format(len(kernel), self.channels_last))
+        return _from_channels_first(y, self.rank, self.channels_last)

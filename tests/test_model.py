@@ -1,5 +1,7 @@
 """Model/Trainer: fit options, data kinds, histories and repeatability."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -184,9 +186,14 @@ def test_engine_matches_a_hand_written_loop():
 def test_progress_output_looks_like_keras(capsys):
     x, y = blobs(64)
     model = compiled()
-    model.fit(x, y, epochs=2, batch_size=32)
+    model.fit(x, y, epochs=2, batch_size=32, validation_data=(x[:8], y[:8]))
     model.evaluate(x, y, verbose=2)
     out = capsys.readouterr().out
+    epoch_lines = [line for line in out.splitlines() if "━" in line]
+    # The training step count (not the validation one) and the validation logs, uncropped.
+    assert len(epoch_lines) == 2
+    assert all(line.startswith("2/2 ") and "val_accuracy: " in line for line in epoch_lines)
+    assert all(re.search(r"val_loss: \d\.\d{4}$", line) for line in epoch_lines)
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
     assert "2/2" in out and "accuracy:" in out and "loss:" in out and "/step" in out
     last = out.strip().splitlines()[-1]

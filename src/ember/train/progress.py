@@ -92,7 +92,7 @@ class ProgressBar(Callback):
             per_step = format_step_time(elapsed / max(steps, 1))
             line = f"{steps}/{steps} - {format_duration(elapsed)} - {per_step}"
             metrics = format_logs(logs)
-            self.console.print(line + (f" - {metrics}" if metrics else ""))
+            self.console.print(line + (f" - {metrics}" if metrics else ""), soft_wrap=True)
 
     def _draw(self, done: int, logs: dict[str, Any], now: float, end: str) -> None:
         total = self.trainer.steps_per_epoch or done
@@ -109,4 +109,8 @@ class ProgressBar(Callback):
         metrics = format_logs(logs)
         if metrics:
             line.append(f" - {metrics}")
-        self.console.print(line, end=end, overflow="crop", no_wrap=True)
+        if end == "\r":
+            # A redrawn line must fit the terminal, or the next redraw lands on a new row.
+            self.console.print(line, end=end, overflow="crop", no_wrap=True)
+        else:
+            self.console.print(line, end=end, soft_wrap=True)  # the epoch's last word: in full

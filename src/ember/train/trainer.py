@@ -125,8 +125,10 @@ class Trainer:
             batches = train_batches if stream is None else itertools.islice(stream, epoch_steps)
             logs = self._train_epoch(batches, hooks)
             if val_batches is not None:
+                train_steps = self.steps_done
                 val_logs = self._evaluate_batches(val_batches)
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
+                self.steps_done = train_steps  # callbacks see the epoch's training steps
                 self.model.train()
             self._call(hooks, "on_epoch_end", epoch, logs)
             if self.scheduler is not None and self.scheduler_interval == "epoch":

@@ -120,3 +120,28 @@ def test_augmentation_layers_train_inside_a_model_and_are_identity_in_predict():
     flipped = x[:, :, ::-1].copy()
     # Eval mode: no flipping, so a left-right asymmetric model gives different outputs.
     assert not np.allclose(model.predict(x), model.predict(flipped))
+
+
+def test_jit_compile_gives_the_eager_results():
+    x, y = data(64)
+    ember.set_seed(0)
+    eager = models.Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(6,)),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    compiled = models.Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(6,)),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    compiled.load_state_dict(eager.state_dict())
+    for model, jit in ((eager, False), (compiled, True)):
+        model.compile(
+            optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=jit, device="cpu"
+        )
+        model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

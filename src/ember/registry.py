@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ember.errors import UnknownNameError
+from ember.errors import ConfigError, UnknownNameError
 
 
 def _normalise(name: str) -> str:
@@ -71,6 +71,21 @@ class Registry:
         if key in self._entries:
             return self._entries[key]
         raise UnknownNameError(self.unknown_message(name))
+
+    def from_config(self, spec: dict[str, Any]) -> Any:
+        """Build ``{"class_name": ..., "config": {...}}`` (Keras' serialized form).
+
+        Example:
+            >>> from ember.layers import regularizers
+            >>> regularizers.REGULARIZERS.from_config({"class_name": "L2", "config": {"l2": 0.1}})
+            L2(l2=0.1)
+        """
+        if set(spec) - {"class_name", "config"} or "class_name" not in spec:
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise ConfigError(
+                f"{article} {self.kind} dict needs the keys 'class_name' and 'config', received {spec!r}"
+            )
+        return self.get(spec["class_name"])(**spec.get("config", {}))
 
     def unknown_message(self, name: str) -> str:
         """The message for an unknown ``name``: close matches first, then every known name."""

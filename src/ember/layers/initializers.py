@@ -287,11 +287,7 @@ def get(spec: str | dict | Initializer | Callable | None) -> Callable[[torch.Ten
     if isinstance(spec, str):
         return INITIALIZERS.get(spec)()
     if isinstance(spec, dict):
-        if set(spec) - {"class_name", "config"} or "class_name" not in spec:
-            raise ConfigError(
-                f"an initializer dict needs the keys 'class_name' and 'config', received {spec!r}"
-            )
-        return INITIALIZERS.get(spec["class_name"])(**spec.get("config", {}))
+        return INITIALIZERS.from_config(spec)
     if callable(spec):
         return spec
     raise ConfigError(

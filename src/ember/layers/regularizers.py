@@ -125,11 +125,7 @@ def get(spec: str | dict | Regularizer | Callable | None) -> Callable[[torch.Ten
     if isinstance(spec, str):
         return REGULARIZERS.get(spec)()
     if isinstance(spec, dict):
-        if set(spec) - {"class_name", "config"} or "class_name" not in spec:
-            raise ConfigError(
-                f"a regularizer dict needs the keys 'class_name' and 'config', received {spec!r}"
-            )
-        return REGULARIZERS.get(spec["class_name"])(**spec.get("config", {}))
+        return REGULARIZERS.from_config(spec)
     if callable(spec):
         return spec
     raise ConfigError(

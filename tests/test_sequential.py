@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import ember
 from ember import layers, models
 
 
@@ -109,3 +110,14 @@ def test_channels_first_conv_model_trains():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", device="cpu")
     model.fit(np.random.rand(16, 1, 8, 8), np.random.randint(0, 2, 16), epochs=1, verbose=0)
     assert model.predict(np.random.rand(3, 1, 8, 8)).shape == (3, 2)
+
+
+def test_summary_of_a_wrapped_module_needs_or_learns_its_input_shape():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 5))
+    model = ember.Model(net)
+    with pytest.raises(ember.ConfigError, match=r"summary\(input_shape="):
+        model.summary(print_fn=lambda s: None)
+    assert "(None, 5)" in model.summary(input_shape=(3, 4), print_fn=lambda s: None)
+    model.compile(loss="mse", device="cpu")
+    model.fit(np.zeros((4, 3, 4)), np.zeros((4, 5)), verbose=0)
+    assert "Total params: 65" in model.summary(print_fn=lambda s: None)

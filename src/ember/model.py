@@ -18,7 +18,7 @@ from torch import nn
 
 from ember import losses, saving
 from ember import metrics as ember_metrics
-from ember.data.batches import as_batches, is_in_memory, to_tensor
+from ember.data.batches import TensorBatches, as_batches, is_in_memory, to_tensor
 from ember.errors import ConfigError, DataError, NotCompiledError
 from ember.train.history import History
 from ember.train.tasks import Supervised
@@ -51,6 +51,7 @@ class Model(nn.Module):
         self.trainer: Trainer | None = None
         self.task: Supervised | None = None
         self.history: History | None = None
+        self.seen_input_shape: tuple[int, ...] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.module is None:
@@ -214,11 +215,14 @@ class Model(nn.Module):
         return super().__call__(*args, **kwargs)
 
     # -- inspection and files -----------------------------------------------------------------
-    def summary(self, print_fn: Any = None) -> str:
-        """Print (and return) a Keras-style table: layers, output shapes, parameter counts."""
+    def summary(self, input_shape: tuple[int, ...] | None = None, print_fn: Any = None) -> str:
+        """Print (and return) a Keras-style table: layers, output shapes, parameter counts.
+
+        ``input_shape`` (per sample) is needed only for a wrapped module that has not seen data.
+        """
         from ember.summary import summarize
 
-        return summarize(self, print_fn=print_fn)
+        return summarize(self, input_shape=input_shape, print_fn=print_fn)
 
     def count_params(self) -> int:
         """Number of parameters (the model must be built)."""
@@ -270,9 +274,12 @@ class Model(nn.Module):
         if x is None:
             raise DataError("no data: pass x (and y). Example: model.fit(x_train, y_train)")
         device = (trainer or self.trainer).device
-        return as_batches(
+        batches = as_batches(
             x, y, batch_size=batch_size, shuffle=shuffle, device=device, sample_weight=sample_weight
         )
+        if isinstance(batches, TensorBatches):
+            self.seen_input_shape = tuple(batches.tensors[0].shape[1:])  # for summary()
+        return batches
 
 
 def _device_of(module: nn.Module) -> torch.device:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from torch import nn
 
-from ember.errors import NotCompiledError
+from ember.errors import ConfigError
 
 
 def count(module: nn.Module) -> tuple[int, int]:
@@ -33,11 +33,12 @@ def summarize(
     model._ensure_built()
     network = model.network
     rows_from = list(network.layers) if hasattr(network, "layers") else list(network.children())
-    input_shape = input_shape or _input_shape(rows_from)
+    input_shape = input_shape or _input_shape(rows_from) or getattr(model, "seen_input_shape", None)
     if input_shape is None:
-        raise NotCompiledError(
-            f"the model {model.name!r} has not been built yet, so its output shapes are unknown. "
-            f"Fix: give the first layer input_shape=..., or fit/call the model once first."
+        raise ConfigError(
+            f"the input shape of model {model.name!r} is unknown, so its output shapes are too. "
+            f"Fix: call model.summary(input_shape=(...)) with the per-sample shape, give the first "
+            f"layer input_shape=..., or fit the model once first."
         )
     shapes = _output_shapes(network, rows_from, input_shape)
     table = Table(box=box.HEAVY_HEAD, show_lines=False)

@@ -1,7 +1,7 @@
 """The second seed program (TensorFlow's CNN tutorial on CIFAR-10), with only the imports changed.
 
 Run: python examples/cifar10_cnn.py   (needs cifar-10-binary.tar.gz: it downloads on first use,
-or copy it to ~/.cache/ember/datasets/cifar10/). Keras reaches about 70% test accuracy.
+or copy it to ~/.cache/ember/datasets/cifar-10/). Keras reaches about 70% test accuracy.
 """
 
 from ember import datasets, layers, models

@@ -121,3 +121,21 @@ def test_summary_of_a_wrapped_module_needs_or_learns_its_input_shape():
     model.compile(loss="mse", device="cpu")
     model.fit(np.zeros((4, 3, 4)), np.zeros((4, 5)), verbose=0)
     assert "Total params: 65" in model.summary(print_fn=lambda s: None)
+
+
+def test_get_layer_and_keras_get_set_weights():
+    model = seed_mlp()
+    assert model.get_layer("dense_1") is model.layers[3]
+    assert model.get_layer(index=0) is model.layers[0]
+    with pytest.raises(ember.ConfigError, match="flatten, dense, dropout, dense_1"):
+        model.get_layer("dense_2")
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(128, 784), (128,), (10, 128), (10,)]
+    other = seed_mlp()
+    other.set_weights(weights)
+    x = np.random.rand(3, 28, 28).astype("float32")
+    np.testing.assert_array_equal(model.predict(x), other.predict(x))
+    with pytest.raises(ember.WeightsMismatchError, match=r"model \(10,\) vs given \(11,\)"):
+        other.set_weights(weights[:3] + [np.zeros(11)])
+    with pytest.raises(ember.WeightsMismatchError, match="received 2 arrays"):
+        other.set_weights(weights[:2])

@@ -230,6 +230,20 @@ class Model(nn.Module):
         saving.check_built(self.network, "count_params")
         return sum(p.numel() for p in self.network.parameters())
 
+    def get_weights(self) -> list[np.ndarray]:
+        """Every weight as a numpy array (Keras' ``get_weights``)."""
+        from ember.weights import get_weights
+
+        self._ensure_built()
+        return get_weights(self.network)
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Load arrays from :meth:`get_weights`; shapes are checked first."""
+        from ember.weights import set_weights
+
+        self._ensure_built()
+        set_weights(self.network, weights)
+
     def save_weights(self, path: str | Path) -> None:
         """Save the weights as one safetensors file (atomic)."""
         self._ensure_built()

@@ -70,6 +70,16 @@ class Sequential(Model):
             layer.name = self._unique_name(_snake_case(type(layer).__name__))
         self.layers.append(layer)
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
+        """A layer by its name (``"dense_1"``) or position, as in Keras."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        known = [getattr(layer, "name", None) or type(layer).__name__ for layer in self.layers]
+        raise ConfigError(f"no layer named {name!r}. The layers are: {', '.join(known)}.")
+
     def pop(self) -> nn.Module:
         """Remove and return the last layer."""
         if not len(self.layers):

@@ -87,6 +87,25 @@ class Registry:
             )
         return self.get(spec["class_name"])(**spec.get("config", {}))
 
+    def resolve(self, spec: Any, instance_of: type, expected: str) -> Any:
+        """A ``get(spec)`` for objects: None or an instance as is, a name or Keras config dict
+        built, any other callable as is; else a :class:`ConfigError` saying what was ``expected``.
+
+        Example:
+            >>> from ember.layers import regularizers
+            >>> regularizers.REGULARIZERS.resolve("l2", regularizers.Regularizer, "a name")
+            L2(l2=0.01)
+        """
+        if spec is None or isinstance(spec, instance_of):
+            return spec
+        if isinstance(spec, str):
+            return self.get(spec)()
+        if isinstance(spec, dict):
+            return self.from_config(spec)
+        if callable(spec):
+            return spec
+        raise ConfigError(f"{self.kind} must be {expected}, received {spec!r}")
+
     def unknown_message(self, name: str) -> str:
         """The message for an unknown ``name``: close matches first, then every known name."""
         close = difflib.get_close_matches(_normalise(name), list(self._entries), n=3, cutoff=0.6)

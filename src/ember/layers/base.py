@@ -32,6 +32,9 @@ class Layer(nn.Module):
         4
     """
 
+    # What the layer takes as input when it comes first: floats, or token ids for an Embedding.
+    input_dtype: torch.dtype = torch.float32
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" not in cls.__dict__:

@@ -68,7 +68,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata=None) -> None:
     """Write ``tensors`` as a safetensors file, atomically."""
     # safetensors refuses views and tensors sharing memory (tied weights): store plain copies.
-    plain = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
+    plain = {
+        name: t.detach().to("cpu").clone(memory_format=torch.contiguous_format)
+        for name, t in tensors.items()
+    }
     try:
         with atomic_path(path) as tmp:
             save_file(plain, str(tmp), metadata=metadata)

@@ -11,15 +11,7 @@ from torch import nn
 
 from ember.errors import ConfigError
 from ember.layers.base import Layer
-from ember.model import Model, _snake_case
-
-
-def _device(module: nn.Module) -> torch.device:
-    for tensor in module.parameters():
-        if not isinstance(tensor, nn.parameter.UninitializedParameter):
-            return tensor.device
-    return torch.device("cpu")
-
+from ember.model import Model, _device_of, _snake_case
 
 # The activations a following cross-entropy can absorb (see ``losses.logits_version``).
 _FUSABLE = {nn.Softmax: "softmax", nn.Sigmoid: "sigmoid"}
@@ -103,22 +95,16 @@ class Sequential(Model):
             if not last.built:
                 last.build_from_input(x)
             return last.call(x)
-        return x  # an Activation layer or a bare nn.Softmax: skip it
+        return x if type(last) in _FUSABLE else last(x)  # skip a bare nn.Softmax/nn.Sigmoid
 
     def final_activation(self) -> str | None:
         if not len(self.layers):
             return None
         last = self.layers[-1]
+        # An ember layer keeps its activation (an Activation layer: its only function) apart.
         function = last.activation if isinstance(last, Layer) else last
-        if isinstance(last, Layer) and type(last).__name__ == "Activation":
-            # An Activation layer keeps its function as .activation and computes nothing else.
-            function = last.activation
-        elif isinstance(last, Layer) and last.activation is None:
-            return None
-        for kind, name in _FUSABLE.items():
-            if type(function) is kind and getattr(function, "dim", -1) in (-1, None):
-                return name
-        return None
+        name = _FUSABLE.get(type(function))
+        return name if name and getattr(function, "dim", -1) in (-1, None) else None
 
     def get_config(self) -> dict[str, Any]:
         """The architecture as JSON-ready data (see :func:`ember.models.load_model`)."""
@@ -151,9 +137,7 @@ class Sequential(Model):
         """Create every layer's weights for per-sample inputs of ``input_shape`` (Keras' build)."""
         was_training = self.training
         self.eval()
-        first = self.layers[0]
-        # Embedding layers take integer token ids; everything else takes floats.
-        dtype = torch.long if type(first).__name__ == "Embedding" else torch.float32
+        dtype = getattr(self.layers[0], "input_dtype", torch.float32)
         with torch.no_grad():
-            self(torch.zeros(2, *input_shape, dtype=dtype, device=_device(self)))
+            self(torch.zeros(2, *input_shape, dtype=dtype, device=_device_of(self)))
         self.train(was_training)

@@ -81,7 +81,7 @@ def _output_shapes(network: nn.Module, layers: list[nn.Module], input_shape: tup
 
         handles.append(layer.register_forward_hook(hook))
     first = layers[0] if layers else None
-    dtype = torch.long if type(first).__name__ == "Embedding" else torch.float32
+    dtype = getattr(first, "input_dtype", torch.float32)
     device = next((p.device for p in network.parameters()), torch.device("cpu"))
     was_training = network.training
     network.eval()

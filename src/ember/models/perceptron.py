@@ -51,7 +51,8 @@ class PerceptronRule:
         dense = self.module.dense
         predicted = self.module(x)
         error = y - predicted  # (B,), each in {-1, 0, 1}
-        dense.kernel_update(self.learning_rate * error @ x, self.learning_rate * error.sum())
+        dense.weight.add_((self.learning_rate * error @ x).view_as(dense.weight))
+        dense.bias.add_(self.learning_rate * error.sum())
         mistakes = error.abs().mean()
         return {"loss": mistakes, "accuracy": 1 - mistakes}
 
@@ -63,14 +64,6 @@ class PerceptronRule:
 
     def predict_step(self, batch: Batch) -> torch.Tensor:
         return self.module(batch[0].flatten(1))
-
-
-class _PerceptronUnit(Dense):
-    """A one-unit Dense layer that the perceptron rule updates in place."""
-
-    def kernel_update(self, delta_weight: torch.Tensor, delta_bias: torch.Tensor) -> None:
-        self.weight.add_(delta_weight.view_as(self.weight))
-        self.bias.add_(delta_bias)
 
 
 class Perceptron(Model):
@@ -93,7 +86,7 @@ class Perceptron(Model):
         self, learning_rate: float = 1.0, *, device: str = "auto", name: str | None = None
     ) -> None:
         super().__init__(name=name or "perceptron")
-        self.dense = _PerceptronUnit(1, kernel_initializer="zeros")
+        self.dense = Dense(1, kernel_initializer="zeros")
         self.compile(learning_rate=learning_rate, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

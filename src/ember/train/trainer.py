@@ -283,18 +283,15 @@ class Trainer:
         metrics = getattr(self.task, "metrics", None)
         if metrics is not None and hasattr(metrics, "to"):
             metrics.to(self.device)
-        first = None
-        if _has_unbuilt_layers(self.model):
-            first = next(iter(batches))
-            build_module(self.model, first[0])
+        if isinstance(batches, TensorBatches):
+            example = batches.tensors  # in-memory data is checked whole (every label, once)
+        else:
+            example = next(iter(batches))  # other data by its first batch
         setup = getattr(self.task, "setup", None)
         if setup is not None:
-            # In-memory data is checked whole (every label, once); other data by its first batch.
-            if isinstance(batches, TensorBatches):
-                example = batches.tensors
-            else:
-                example = first if first is not None else next(iter(batches))
-            setup(example, self.device)
+            setup(example, self.device)  # a Supervised task's dry run also builds lazy layers
+        if _has_unbuilt_layers(self.model):
+            build_module(self.model, example[0])
         if self.compile and not self._compiled:
             compile_task = getattr(self.task, "compile", None)
             compile_task() if compile_task else self.model.compile()

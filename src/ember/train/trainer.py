@@ -80,6 +80,8 @@ class Trainer:
         if not getattr(task, "optimizes_itself", False):
             self.optimizer_spec = optimizer_specs.get(optimizer)
         self.stop_training = False
+        # The ember Model driving this trainer, if any (ModelCheckpoint saves through it).
+        self.keras_model: Any = None
         self.steps_per_epoch: int | None = None
         self.steps_done = 0
         self.global_step = 0

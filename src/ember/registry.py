@@ -104,7 +104,8 @@ class Registry:
             return self.from_config(spec)
         if callable(spec):
             return spec
-        raise ConfigError(f"{self.kind} must be {expected}, received {spec!r}")
+        article = "an" if self.kind[0] in "aeiou" else "a"
+        raise ConfigError(f"{article} {self.kind} must be {expected}, received {spec!r}")
 
     def unknown_message(self, name: str) -> str:
         """The message for an unknown ``name``: close matches first, then every known name."""

@@ -30,12 +30,14 @@ from torch import nn
 
 from ember.data.augment_base import _BatchAugmentation, _uniform
 from ember.data.geometric import (
+    _AFFINE_AUGMENTATIONS,
     FILL_MODES,
     RandomCrop,
     RandomRotation,
     RandomTranslation,
     RandomZoom,
-    _AffineAugmentation,
+    _composable,
+    _warp,
 )
 from ember.errors import ConfigError, DataError
 
@@ -205,12 +207,12 @@ class Augment(nn.Sequential):
         while index < len(transforms):
             first = transforms[index]
             run = [first]
-            if isinstance(first, _AffineAugmentation) and first.training:
+            if isinstance(first, _AFFINE_AUGMENTATIONS) and first.training:
                 while (
                     index + len(run) < len(transforms)
-                    and isinstance(transforms[index + len(run)], _AffineAugmentation)
+                    and isinstance(transforms[index + len(run)], _AFFINE_AUGMENTATIONS)
                     and transforms[index + len(run)].training
-                    and first._composable_with(transforms[index + len(run)])
+                    and _composable(first, transforms[index + len(run)])
                 ):
                     run.append(transforms[index + len(run)])
             x = first(x) if len(run) == 1 else _warp_composed(run, x)
@@ -218,7 +220,8 @@ class Augment(nn.Sequential):
         return x
 
 
-def _warp_composed(transforms: list[_AffineAugmentation], x: torch.Tensor) -> torch.Tensor:
+def _warp_composed(transforms: list[_BatchAugmentation], x: torch.Tensor) -> torch.Tensor:
+    """Apply consecutive affine ``transforms`` (of ``_AFFINE_AUGMENTATIONS``) in one resampling."""
     first = transforms[0]
     images = first._to_channels_first(x)
     # Output pixel p of the last warp reads p' = M_last p from its input, which read M_prev p'
@@ -226,4 +229,5 @@ def _warp_composed(transforms: list[_AffineAugmentation], x: torch.Tensor) -> to
     matrices = transforms[0].inverse_matrices(images)
     for transform in transforms[1:]:
         matrices = matrices @ transform.inverse_matrices(images)
-    return first._to_input_layout(first.warp(images, matrices), x.ndim)
+    warped = _warp(images, matrices, first.fill_mode, first.fill_value, first.interpolation)
+    return first._to_input_layout(warped, x.ndim)

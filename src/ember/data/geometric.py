@@ -39,68 +39,61 @@ def _factor_range(name: str, factor: float | Sequence[float]) -> tuple[float, fl
     )
 
 
-class _AffineAugmentation(_BatchAugmentation):
-    """A random affine warp per image: subclasses give ``inverse_matrices`` mapping each output
-    pixel to where it is read from, in ``affine_grid``'s normalised coordinates ([-1, 1] across
-    the image, ``align_corners=False``)."""
+# -- affine warps ----------------------------------------------------------------------------------
+# Each affine transform subclasses _BatchAugmentation directly, stores ``fill_mode``, ``fill_value``
+# and ``interpolation`` (checked by _check_warp_options) and gives ``inverse_matrices(x)``: (N, 3, 3)
+# float32 matrices mapping each output pixel to where it is read from, in ``affine_grid``'s
+# normalised coordinates ([-1, 1] across the image, ``align_corners=False``). _warp resamples
+# through them; Augment composes consecutive ones (see _AFFINE_AUGMENTATIONS).
 
-    def __init__(
-        self,
-        fill_mode: str,
-        fill_value: float,
-        interpolation: str,
-        data_format: str,
-        generator: torch.Generator | None,
-    ) -> None:
-        super().__init__(data_format, generator)
-        if fill_mode not in FILL_MODES:
-            raise ConfigError(
-                f"expected fill_mode in {sorted(FILL_MODES)}, received fill_mode={fill_mode!r}"
-            )
-        if interpolation not in ("bilinear", "nearest"):
-            raise ConfigError(
-                f"expected interpolation='bilinear' or 'nearest', "
-                f"received interpolation={interpolation!r}"
-            )
-        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
 
-    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
-        raise NotImplementedError
-
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        return self.warp(x, self.inverse_matrices(x))
-
-    def warp(self, x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
-        """Resample ``x`` (N, C, H, W) through ``matrices`` (N, 3, 3), filling outside pixels."""
-        images = x if x.is_floating_point() else x.float()
-        theta = matrices[:, :2, :].to(images.dtype)  # (N, 2, 3)
-        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-        fill = self.fill_value if self.fill_mode == "constant" else 0.0
-        # grid_sample fills with zeros; sampling (x - fill) and adding fill back fills with `fill`.
-        warped = F.grid_sample(
-            images - fill,
-            grid,
-            mode=self.interpolation,
-            padding_mode=FILL_MODES[self.fill_mode],
-            align_corners=False,
+def _check_warp_options(fill_mode: str, interpolation: str) -> None:
+    if fill_mode not in FILL_MODES:
+        raise ConfigError(
+            f"expected fill_mode in {sorted(FILL_MODES)}, received fill_mode={fill_mode!r}"
         )
-        warped = warped + fill
-        return warped if x.is_floating_point() else warped.round().to(x.dtype)
-
-    def _composable_with(self, other: _AffineAugmentation) -> bool:
-        return (self.fill_mode, self.fill_value, self.interpolation, self.data_format) == (
-            other.fill_mode,
-            other.fill_value,
-            other.interpolation,
-            other.data_format,
+    if interpolation not in ("bilinear", "nearest"):
+        raise ConfigError(
+            f"expected interpolation='bilinear' or 'nearest', "
+            f"received interpolation={interpolation!r}"
         )
+
+
+def _warp(
+    x: torch.Tensor, matrices: torch.Tensor, fill_mode: str, fill_value: float, interpolation: str
+) -> torch.Tensor:
+    """Resample ``x`` (N, C, H, W) through ``matrices`` (N, 3, 3), filling outside pixels."""
+    images = x if x.is_floating_point() else x.float()
+    theta = matrices[:, :2, :].to(images.dtype)  # (N, 2, 3)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    fill = fill_value if fill_mode == "constant" else 0.0
+    # grid_sample fills with zeros; sampling (x - fill) and adding fill back fills with `fill`.
+    warped = F.grid_sample(
+        images - fill,
+        grid,
+        mode=interpolation,
+        padding_mode=FILL_MODES[fill_mode],
+        align_corners=False,
+    )
+    warped = warped + fill
+    return warped if x.is_floating_point() else warped.round().to(x.dtype)
+
+
+def _composable(first: _BatchAugmentation, second: _BatchAugmentation) -> bool:
+    """True if two affine transforms fill, interpolate and lay out alike: one resampling does."""
+    return (first.fill_mode, first.fill_value, first.interpolation, first.data_format) == (
+        second.fill_mode,
+        second.fill_value,
+        second.interpolation,
+        second.data_format,
+    )
 
 
 def _matrices(n: int, device: torch.device) -> torch.Tensor:
     return torch.eye(3, device=device).repeat(n, 1, 1)  # (N, 3, 3)
 
 
-class RandomTranslation(_AffineAugmentation):
+class RandomTranslation(_BatchAugmentation):
     """Shift each image by a random fraction of its height and width (Keras' factors).
 
     ``height_factor=0.1`` shifts by up to 10% of the height either way, ``(-0.2, 0.1)`` by 20%
@@ -124,11 +117,17 @@ class RandomTranslation(_AffineAugmentation):
         data_format: str = "channels_last",
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(fill_mode, fill_value, interpolation, data_format, generator)
+        super().__init__(data_format, generator)
+        _check_warp_options(fill_mode, interpolation)
+        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
         self.height_range = _factor_range("height_factor", height_factor)
         self.width_range = _factor_range("width_factor", width_factor)
 
-    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        matrices = self.inverse_matrices(x)
+        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
+
+    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
         n, device = len(x), x.device
         down = _uniform(n, *self.height_range, self.generator, device)  # fraction of the height
         right = _uniform(n, *self.width_range, self.generator, device)
@@ -139,7 +138,7 @@ class RandomTranslation(_AffineAugmentation):
         return matrices
 
 
-class RandomRotation(_AffineAugmentation):
+class RandomRotation(_BatchAugmentation):
     """Rotate each image about its centre by a random angle, a fraction of a full turn (Keras).
 
     ``factor=0.1`` rotates by up to 36 degrees either way; a pair gives (low, high); positive is
@@ -162,10 +161,16 @@ class RandomRotation(_AffineAugmentation):
         data_format: str = "channels_last",
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(fill_mode, fill_value, interpolation, data_format, generator)
+        super().__init__(data_format, generator)
+        _check_warp_options(fill_mode, interpolation)
+        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
         self.factor_range = _factor_range("factor", factor)
 
-    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        matrices = self.inverse_matrices(x)
+        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
+
+    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
         n, device = len(x), x.device
         height, width = x.shape[-2], x.shape[-1]
         angle = 2 * math.pi * _uniform(n, *self.factor_range, self.generator, device)
@@ -178,7 +183,7 @@ class RandomRotation(_AffineAugmentation):
         return matrices
 
 
-class RandomZoom(_AffineAugmentation):
+class RandomZoom(_BatchAugmentation):
     """Zoom each image about its centre by a random factor (Keras' convention).
 
     ``height_factor=0.2`` zooms by -20% to +20%: positive zooms *out* (the image shrinks), negative
@@ -201,7 +206,9 @@ class RandomZoom(_AffineAugmentation):
         data_format: str = "channels_last",
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(fill_mode, fill_value, interpolation, data_format, generator)
+        super().__init__(data_format, generator)
+        _check_warp_options(fill_mode, interpolation)
+        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
         self.height_range = _factor_range("height_factor", height_factor)
         self.width_range = (
             None if width_factor is None else _factor_range("width_factor", width_factor)
@@ -212,7 +219,11 @@ class RandomZoom(_AffineAugmentation):
                 f"height_factor={height_factor!r}, width_factor={width_factor!r}"
             )
 
-    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        matrices = self.inverse_matrices(x)
+        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
+
+    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
         n, device = len(x), x.device
         zoom_y = 1 + _uniform(n, *self.height_range, self.generator, device)
         zoom_x = (
@@ -225,6 +236,11 @@ class RandomZoom(_AffineAugmentation):
         return matrices
 
 
+# The transforms Augment composes into one resampling when consecutive and _composable.
+_AFFINE_AUGMENTATIONS = (RandomTranslation, RandomRotation, RandomZoom)
+
+
+# -- crops ----------------------------------------------------------------------------------------
 class RandomCrop(_BatchAugmentation):
     """Pad by ``padding`` pixels (with ``fill_value``), then crop a random ``height x width`` part.
 

@@ -112,7 +112,7 @@ class RandomNormal(Initializer):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-class TruncatedNormal(RandomNormal):
+class TruncatedNormal(Initializer):
     """Normal values cut at two standard deviations (Keras).
 
     Example: ``TruncatedNormal(mean=0.0, stddev=0.02)``.
@@ -120,9 +120,15 @@ class TruncatedNormal(RandomNormal):
 
     name = "truncated_normal"
 
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
     def __call__(self, tensor: torch.Tensor) -> None:
         low, high = self.mean - 2 * self.stddev, self.mean + 2 * self.stddev
         nn.init.trunc_normal_(tensor, self.mean, self.stddev, low, high, _generator(self.seed))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class RandomUniform(Initializer):
@@ -143,6 +149,25 @@ class RandomUniform(Initializer):
 
     def get_config(self) -> dict[str, Any]:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+def _variance_scaling(
+    tensor: torch.Tensor, scale: float, mode: str, distribution: str, seed: int | None
+) -> None:
+    """Fill ``tensor`` with std ``sqrt(scale / fan)``: the body of :class:`VarianceScaling` and
+    of its named presets (Glorot, He, LeCun)."""
+    fan_in, fan_out = _fans(tensor)
+    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    std = math.sqrt(scale / max(1.0, fan))
+    generator = _generator(seed)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0) * std
+        nn.init.uniform_(tensor, -limit, limit, generator=generator)
+    elif distribution == "untruncated_normal":
+        nn.init.normal_(tensor, 0.0, std, generator=generator)
+    else:
+        std /= _TRUNCATED_STD
+        nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
 
 
 class VarianceScaling(Initializer):
@@ -176,78 +201,110 @@ class VarianceScaling(Initializer):
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
     def __call__(self, tensor: torch.Tensor) -> None:
-        fan_in, fan_out = _fans(tensor)
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
-        std = math.sqrt(self.scale / max(1.0, fan))
-        generator = _generator(self.seed)
-        if self.distribution == "uniform":
-            limit = math.sqrt(3.0) * std
-            nn.init.uniform_(tensor, -limit, limit, generator=generator)
-        elif self.distribution == "untruncated_normal":
-            nn.init.normal_(tensor, 0.0, std, generator=generator)
-        else:
-            std /= _TRUNCATED_STD
-            nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
 
     def get_config(self) -> dict[str, Any]:
-        if type(self) is not VarianceScaling:  # the named presets only take a seed
-            return {"seed": self.seed}
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
                 "seed": self.seed}  # fmt: skip
 
 
-class GlorotUniform(VarianceScaling):
+# The named presets fix scale, mode and distribution (class attributes) and only take a seed.
+
+
+class GlorotUniform(Initializer):
     """Uniform, std sqrt(2 / (fan_in + fan_out)). Example: ``GlorotUniform(seed=0)``."""
 
     name = "glorot_uniform"
+    scale, mode, distribution = 1.0, "fan_avg", "uniform"
 
     def __init__(self, seed: int | None = None) -> None:
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+        self.seed = seed
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class GlorotNormal(VarianceScaling):
+class GlorotNormal(Initializer):
     """Truncated normal, std sqrt(2 / (fan_in + fan_out)). Example: ``GlorotNormal(seed=0)``."""
 
     name = "glorot_normal"
+    scale, mode, distribution = 1.0, "fan_avg", "truncated_normal"
 
     def __init__(self, seed: int | None = None) -> None:
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+        self.seed = seed
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class HeUniform(VarianceScaling):
+class HeUniform(Initializer):
     """Uniform, std sqrt(2 / fan_in). Example: ``HeUniform(seed=0)``."""
 
     name = "he_uniform"
+    scale, mode, distribution = 2.0, "fan_in", "uniform"
 
     def __init__(self, seed: int | None = None) -> None:
-        super().__init__(2.0, "fan_in", "uniform", seed)
+        self.seed = seed
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class HeNormal(VarianceScaling):
+class HeNormal(Initializer):
     """Truncated normal, std sqrt(2 / fan_in). Example: ``HeNormal(seed=0)``."""
 
     name = "he_normal"
+    scale, mode, distribution = 2.0, "fan_in", "truncated_normal"
 
     def __init__(self, seed: int | None = None) -> None:
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+        self.seed = seed
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class LecunUniform(VarianceScaling):
+class LecunUniform(Initializer):
     """Uniform, std sqrt(1 / fan_in). Example: ``LecunUniform(seed=0)``."""
 
     name = "lecun_uniform"
+    scale, mode, distribution = 1.0, "fan_in", "uniform"
 
     def __init__(self, seed: int | None = None) -> None:
-        super().__init__(1.0, "fan_in", "uniform", seed)
+        self.seed = seed
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class LecunNormal(VarianceScaling):
+class LecunNormal(Initializer):
     """Truncated normal, std sqrt(1 / fan_in). Example: ``LecunNormal(seed=0)``."""
 
     name = "lecun_normal"
+    scale, mode, distribution = 1.0, "fan_in", "truncated_normal"
 
     def __init__(self, seed: int | None = None) -> None:
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+        self.seed = seed
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
 class Orthogonal(Initializer):
@@ -282,17 +339,10 @@ def get(spec: str | dict | Initializer | Callable | None) -> Callable[[torch.Ten
         >>> get({"class_name": "RandomNormal", "config": {"stddev": 0.02}}).stddev
         0.02
     """
-    if spec is None or isinstance(spec, Initializer):
-        return spec
-    if isinstance(spec, str):
-        return INITIALIZERS.get(spec)()
-    if isinstance(spec, dict):
-        return INITIALIZERS.from_config(spec)
-    if callable(spec):
-        return spec
-    raise ConfigError(
-        f"an initializer must be a name such as 'glorot_uniform', a dict, an Initializer or a "
-        f"function of a tensor, received {spec!r}"
+    return INITIALIZERS.resolve(
+        spec,
+        Initializer,
+        "a name such as 'glorot_uniform', a dict, an Initializer or a function of a tensor",
     )
 
 

@@ -50,6 +50,16 @@ class Regularizer:
         return f"{type(self).__name__}({args})"
 
 
+def _penalty(weight: torch.Tensor, l1: float, l2: float) -> torch.Tensor:
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)``, skipping a zero term: shared by L1, L2 and L1L2."""
+    penalty = weight.new_zeros(())
+    if l1:
+        penalty = penalty + l1 * weight.abs().sum()
+    if l2:
+        penalty = penalty + l2 * weight.square().sum()
+    return penalty
+
+
 class L1L2(Regularizer):
     """``l1 * sum(|w|) + l2 * sum(w ** 2)``.
 
@@ -63,38 +73,41 @@ class L1L2(Regularizer):
         self.l2 = _non_negative("l2", l2)
 
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
-        penalty = weight.new_zeros(())
-        if self.l1:
-            penalty = penalty + self.l1 * weight.abs().sum()
-        if self.l2:
-            penalty = penalty + self.l2 * weight.square().sum()
-        return penalty
+        return _penalty(weight, self.l1, self.l2)
 
     def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1, "l2": self.l2}
 
 
-class L1(L1L2):
+class L1(Regularizer):
     """``l1 * sum(|w|)``, Keras default ``l1=0.01``.
 
     Example: ``Dense(8, kernel_regularizer=L1(1e-4))``.
     """
 
     def __init__(self, l1: float = 0.01) -> None:
-        super().__init__(l1=l1)
+        self.l1 = _non_negative("l1", l1)
+        self.l2 = 0.0  # read like L1L2's
+
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        return _penalty(weight, self.l1, self.l2)
 
     def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1}
 
 
-class L2(L1L2):
+class L2(Regularizer):
     """``l2 * sum(w ** 2)``, Keras default ``l2=0.01``.
 
     Example: ``Dense(8, kernel_regularizer=L2(1e-4))``.
     """
 
     def __init__(self, l2: float = 0.01) -> None:
-        super().__init__(l2=l2)
+        self.l1 = 0.0  # read like L1L2's
+        self.l2 = _non_negative("l2", l2)
+
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        return _penalty(weight, self.l1, self.l2)
 
     def get_config(self) -> dict[str, Any]:
         return {"l2": self.l2}
@@ -120,17 +133,10 @@ def get(spec: str | dict | Regularizer | Callable | None) -> Callable[[torch.Ten
         >>> get({"class_name": "L2", "config": {"l2": 0.001}})
         L2(l2=0.001)
     """
-    if spec is None or isinstance(spec, Regularizer):
-        return spec
-    if isinstance(spec, str):
-        return REGULARIZERS.get(spec)()
-    if isinstance(spec, dict):
-        return REGULARIZERS.from_config(spec)
-    if callable(spec):
-        return spec
-    raise ConfigError(
-        f"a regularizer must be 'l1', 'l2', 'l1_l2', a dict, a Regularizer or a function of a "
-        f"tensor, received {spec!r}"
+    return REGULARIZERS.resolve(
+        spec,
+        Regularizer,
+        "'l1', 'l2', 'l1_l2', a dict, a Regularizer or a function of a tensor",
     )
 
 

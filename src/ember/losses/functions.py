@@ -157,6 +157,12 @@ class BinaryCrossentropy(Loss):
         return f"from_logits={self.from_logits}, label_smoothing={self.label_smoothing}"
 
 
+def _hinge_margins(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+    """``max(1 - y_true * y_pred, 0)`` with 0/1 labels mapped to -1/1: shared by the hinge losses."""
+    y_pred, y_true = _like(y_pred, y_true)
+    return torch.relu(1.0 - _signed_labels(y_true) * y_pred)
+
+
 @LOSSES.register("hinge")
 class Hinge(Loss):
     """Hinge loss ``max(1 - y_true * y_pred, 0)`` on raw scores; 0/1 labels become -1/1.
@@ -174,17 +180,15 @@ class Hinge(Loss):
     kind = "binary"
     from_logits = True
 
-    def _margins(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        y_pred, y_true = _like(y_pred, y_true)
-        return torch.relu(1.0 - _signed_labels(y_true) * y_pred)
-
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return _per_sample_mean(self._margins(y_pred, y_true))
+        return _per_sample_mean(_hinge_margins(y_pred, y_true))
 
 
 @LOSSES.register("squared_hinge")
-class SquaredHinge(Hinge):
+class SquaredHinge(Loss):
     """Squared hinge loss ``max(1 - y_true * y_pred, 0) ** 2``; 0/1 labels become -1/1.
+
+    Like :class:`Hinge`, it takes raw scores (``from_logits`` is True).
 
     Example:
         >>> import torch
@@ -193,9 +197,11 @@ class SquaredHinge(Hinge):
     """
 
     name = "squared_hinge"
+    kind = "binary"
+    from_logits = True
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return _per_sample_mean(self._margins(y_pred, y_true).square())
+        return _per_sample_mean(_hinge_margins(y_pred, y_true).square())
 
 
 # -- multiclass -----------------------------------------------------------------------------------

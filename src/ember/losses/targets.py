@@ -6,7 +6,7 @@ import torch
 
 from ember.errors import DataError
 from ember.losses.base import Loss
-from ember.losses.functions import Hinge
+from ember.losses.functions import Hinge, SquaredHinge
 from ember.losses.wrappers import FunctionLoss, TorchLoss
 
 
@@ -53,7 +53,7 @@ def validate_targets(loss: Loss, y: torch.Tensor, num_outputs: int) -> None:
         elif loss.targets == "onehot":
             _check_onehot(name, y, num_outputs, low, high, span)
     elif loss.kind == "binary":
-        if isinstance(loss, Hinge):
+        if isinstance(loss, (Hinge, SquaredHinge)):
             if low < -1 or high > 1:
                 raise DataError(
                     f"{name} expects labels -1/1 (or 0/1), received labels {span}. "

@@ -15,6 +15,23 @@ from ember.optimizers.spec import (
 )
 
 
+def _check_adam(beta_1: float, beta_2: float, epsilon: float, weight_decay: float) -> None:
+    _check_fraction("beta_1", beta_1)
+    _check_fraction("beta_2", beta_2)
+    _check_positive("epsilon", epsilon)
+    _check_weight_decay(weight_decay)
+
+
+def _adam_arguments(spec: Adam | AdamW) -> dict[str, Any]:
+    """The ``torch.optim.Adam``/``AdamW`` arguments of ``spec`` (Adam and AdamW store the same)."""
+    return {
+        "betas": (spec.beta_1, spec.beta_2),
+        "eps": spec.epsilon,
+        "amsgrad": spec.amsgrad,
+        "weight_decay": spec.weight_decay,
+    }
+
+
 # Each spec mirrors its Keras signature, hence more than ~7 arguments; the last four
 # (clipnorm, clipvalue, global_clipnorm, maximize) are common to every spec.
 @OPTIMIZERS.register("adam")
@@ -53,26 +70,18 @@ class Adam(OptimizerSpec):
             global_clipnorm=global_clipnorm,
             maximize=maximize,
         )
-        _check_fraction("beta_1", beta_1)
-        _check_fraction("beta_2", beta_2)
-        _check_positive("epsilon", epsilon)
-        _check_weight_decay(weight_decay)
+        _check_adam(beta_1, beta_2, epsilon, weight_decay)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.amsgrad, self.weight_decay = bool(amsgrad), weight_decay
         if weight_decay:
             self.torch_class = torch.optim.AdamW
 
     def _torch_arguments(self) -> dict[str, Any]:
-        return {
-            "betas": (self.beta_1, self.beta_2),
-            "eps": self.epsilon,
-            "amsgrad": self.amsgrad,
-            "weight_decay": self.weight_decay,
-        }
+        return _adam_arguments(self)
 
 
 @OPTIMIZERS.register("adamw")
-class AdamW(Adam):
+class AdamW(OptimizerSpec):
     """Adam with decoupled weight decay (Keras default 0.004) -> ``torch.optim.AdamW``.
 
     Example:
@@ -98,14 +107,15 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(
             learning_rate,
-            beta_1,
-            beta_2,
-            epsilon,
-            amsgrad,
-            weight_decay,
             clipnorm=clipnorm,
             clipvalue=clipvalue,
             global_clipnorm=global_clipnorm,
             maximize=maximize,
         )
-        self.torch_class = torch.optim.AdamW  # also when weight_decay=0
+        _check_adam(beta_1, beta_2, epsilon, weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.amsgrad, self.weight_decay = bool(amsgrad), weight_decay
+        # torch_class stays AdamW, also when weight_decay=0
+
+    def _torch_arguments(self) -> dict[str, Any]:
+        return _adam_arguments(self)

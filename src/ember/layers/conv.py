@@ -24,8 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ember.errors import ConfigError, ShapeError
-from ember.layers import initializers, regularizers
-from ember.layers.core import _positive_int, _WeightedLayer
+from ember.layers.base import Layer
+from ember.layers.core import (
+    _init_kernel_and_bias,
+    _kernel_and_bias_regularization,
+    _new_parameter,
+    _positive_int,
+)
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 _CONV = {2: F.conv2d, 3: F.conv3d}  # by lifted rank (1-D runs as 2-D)
@@ -112,51 +117,91 @@ def _expect_rank(layer: Any, input_shape: tuple[int, ...]) -> int:
     return input_shape[-1] if layer.channels_last else input_shape[0]
 
 
-class _ConvBase(_WeightedLayer):
-    """Geometry, kernel storage and the padded convolution shared by the conv layers."""
-
-    rank = 2
-
-    def _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate) -> None:
-        paddings = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
-        self.kernel_size = _int_tuple("kernel_size", kernel_size, self.rank)
-        self.strides = _int_tuple("strides", strides, self.rank)
-        self.dilation_rate = _int_tuple("dilation_rate", dilation_rate, self.rank)
-        self.padding = _choice("padding", padding, paddings)
-        self.data_format = _choice("data_format", data_format, _DATA_FORMATS)
-        self.channels_last = self.data_format == "channels_last"
-
-    def _kernel(self, shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
-        """A torch-layout kernel (out, in, *kernel), channels-last in memory when the data is."""
-        tensor = torch.empty(shape)
-        initializer(tensor)
-        return nn.Parameter(self._to_memory_format(tensor))
-
-    def _to_memory_format(self, tensor: torch.Tensor) -> torch.Tensor:
-        if self.rank == 1:  # (out, in, k) with the strides of a channels-last (out, in, 1, k)
-            tensor = tensor.unsqueeze(2)
-            return tensor.contiguous(memory_format=_memory_format(2, self.channels_last)).squeeze(2)
-        return tensor.contiguous(memory_format=_memory_format(self.rank, self.channels_last))
-
-    def _convolve(self, x, weight, bias, groups: int) -> torch.Tensor:
-        """The layer's padded, strided, dilated convolution of ``x`` (N, C, *spatial), lifted."""
-        kernel = _lift(tuple(weight.shape[2:]))
-        strides, dilation = _lift(self.strides), _lift(self.dilation_rate)
-        x, padding = _pad(x, self.padding, kernel, strides, dilation)
-        weight = weight.unsqueeze(2) if weight.dim() == 3 else weight
-        return _CONV[len(kernel)](x, weight, bias, strides, padding, dilation, groups)
-
-    def _depthwise_kernel(self, channels: int, multiplier: int, initializer: Any) -> nn.Parameter:
-        # Initialise as (multiplier, channels, *kernel), whose torch fans are Keras' depthwise fans
-        # (fan_in = channels * kernel area), then store torch's grouped layout: output channel
-        # c * multiplier + j is filter j of input channel c.
-        kernel = torch.empty(multiplier, channels, *self.kernel_size)
-        initializer(kernel)
-        weight = kernel.transpose(0, 1).reshape(channels * multiplier, 1, *self.kernel_size)
-        return nn.Parameter(self._to_memory_format(weight))
+# -- conv geometry, kernels and the padded convolution, shared with conv_variants.py ----------
+def _set_geometry(layer: Layer, kernel_size, strides, padding, data_format, dilation_rate) -> None:
+    """Checks and sets the geometry attributes of a conv layer of rank ``layer.rank``."""
+    paddings = ("valid", "same", "causal") if layer.rank == 1 else ("valid", "same")
+    layer.kernel_size = _int_tuple("kernel_size", kernel_size, layer.rank)
+    layer.strides = _int_tuple("strides", strides, layer.rank)
+    layer.dilation_rate = _int_tuple("dilation_rate", dilation_rate, layer.rank)
+    layer.padding = _choice("padding", padding, paddings)
+    layer.data_format = _choice("data_format", data_format, _DATA_FORMATS)
+    layer.channels_last = layer.data_format == "channels_last"
 
 
-class _Conv(_ConvBase):
+def _to_memory_format(layer: Layer, tensor: torch.Tensor) -> torch.Tensor:
+    """A kernel in the memory format of ``layer``'s data (channels-last when the data is)."""
+    if layer.rank == 1:  # (out, in, k) with the strides of a channels-last (out, in, 1, k)
+        tensor = tensor.unsqueeze(2)
+        return tensor.contiguous(memory_format=_memory_format(2, layer.channels_last)).squeeze(2)
+    return tensor.contiguous(memory_format=_memory_format(layer.rank, layer.channels_last))
+
+
+def _new_kernel(layer: Layer, shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
+    """A torch-layout kernel (out, in, *kernel), channels-last in memory when the data is."""
+    tensor = torch.empty(shape)
+    initializer(tensor)
+    return nn.Parameter(_to_memory_format(layer, tensor))
+
+
+def _depthwise_kernel(
+    layer: Layer, channels: int, multiplier: int, initializer: Any
+) -> nn.Parameter:
+    # Initialise as (multiplier, channels, *kernel), whose torch fans are Keras' depthwise fans
+    # (fan_in = channels * kernel area), then store torch's grouped layout: output channel
+    # c * multiplier + j is filter j of input channel c.
+    kernel = torch.empty(multiplier, channels, *layer.kernel_size)
+    initializer(kernel)
+    weight = kernel.transpose(0, 1).reshape(channels * multiplier, 1, *layer.kernel_size)
+    return nn.Parameter(_to_memory_format(layer, weight))
+
+
+def _convolve(layer: Layer, x: torch.Tensor, weight, bias, groups: int) -> torch.Tensor:
+    """``layer``'s padded, strided, dilated convolution of ``x`` (N, C, *spatial), lifted."""
+    kernel = _lift(tuple(weight.shape[2:]))
+    strides, dilation = _lift(layer.strides), _lift(layer.dilation_rate)
+    x, padding = _pad(x, layer.padding, kernel, strides, dilation)
+    weight = weight.unsqueeze(2) if weight.dim() == 3 else weight
+    return _CONV[len(kernel)](x, weight, bias, strides, padding, dilation, groups)
+
+
+# -- Conv1D/2D/3D ------------------------------------------------------------------------------
+def _set_filters_and_groups(layer: Layer, filters: int, groups: int) -> None:
+    layer.filters = _positive_int("filters", filters)
+    layer.groups = _positive_int("groups", groups)
+    if filters % groups:
+        raise ConfigError(f"filters must be divisible by groups, received {filters=}, {groups=}")
+
+
+def _build_conv(layer: Layer, input_shape: tuple[int, ...]) -> None:
+    channels = _expect_rank(layer, input_shape)
+    if channels % layer.groups:
+        raise ShapeError(
+            f"{type(layer).__name__}(groups={layer.groups}) needs input channels divisible by "
+            f"{layer.groups}, received {channels} channels (per-sample shape {input_shape})."
+        )
+    shape = (layer.filters, channels // layer.groups, *layer.kernel_size)
+    layer.weight = _new_kernel(layer, shape, layer.kernel_initializer)
+    if layer.use_bias:
+        layer.bias = _new_parameter((layer.filters,), layer.bias_initializer)
+
+
+def _conv(layer: Layer, x: torch.Tensor) -> torch.Tensor:
+    x = _to_channels_first(x, layer.rank, layer.channels_last)  # (N, C, *spatial), a view
+    y = _convolve(layer, x, layer.weight, layer.bias, layer.groups)
+    return _from_channels_first(y, layer.rank, layer.channels_last)
+
+
+class Conv1D(Layer):
+    """1-D convolution over ``(N, steps, channels)``; ``padding="causal"`` pads only the start.
+
+    Example:
+        >>> Conv1D(16, 5, padding="causal", dilation_rate=2)(torch.randn(2, 100, 8)).shape
+        torch.Size([2, 100, 16])
+    """
+
+    rank = 1
+
     def __init__(
         self,
         filters: int,
@@ -176,51 +221,24 @@ class _Conv(_ConvBase):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
-        self.filters = _positive_int("filters", filters)
-        self.groups = _positive_int("groups", groups)
-        if filters % groups:
-            raise ConfigError(
-                f"filters must be divisible by groups, received {filters=}, {groups=}"
-            )
-        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        _set_filters_and_groups(self, filters, groups)
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.register_parameter("weight", None)
-        self.register_parameter("bias", None)
+        _init_kernel_and_bias(
+            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        channels = _expect_rank(self, input_shape)
-        if channels % self.groups:
-            raise ShapeError(
-                f"{type(self).__name__}(groups={self.groups}) needs input channels divisible by "
-                f"{self.groups}, received {channels} channels (per-sample shape {input_shape})."
-            )
-        shape = (self.filters, channels // self.groups, *self.kernel_size)
-        self.weight = self._kernel(shape, self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+        _build_conv(self, input_shape)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
-        x = _to_channels_first(x, self.rank, self.channels_last)  # (N, C, *spatial), a view
-        y = self._convolve(x, self.weight, self.bias, self.groups)
-        return _from_channels_first(y, self.rank, self.channels_last)
+        return _conv(self, x)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _kernel_and_bias_regularization(self)
 
 
-class Conv1D(_Conv):
-    """1-D convolution over ``(N, steps, channels)``; ``padding="causal"`` pads only the start.
-
-    Example:
-        >>> Conv1D(16, 5, padding="causal", dilation_rate=2)(torch.randn(2, 100, 8)).shape
-        torch.Size([2, 100, 16])
-    """
-
-    rank = 1
-
-
-class Conv2D(_Conv):
+class Conv2D(Layer):
     """2-D convolution over ``(N, height, width, channels)``, or NCHW with ``"channels_first"``.
 
     Example:
@@ -230,8 +248,43 @@ class Conv2D(_Conv):
 
     rank = 2
 
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] = 1,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        _set_filters_and_groups(self, filters, groups)
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
+        self.use_bias = use_bias
+        _init_kernel_and_bias(
+            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
 
-class Conv3D(_Conv):
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        _build_conv(self, input_shape)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        return _conv(self, x)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _kernel_and_bias_regularization(self)
+
+
+class Conv3D(Layer):
     """3-D convolution over ``(N, depth, height, width, channels)``.
 
     Example:
@@ -240,3 +293,38 @@ class Conv3D(_Conv):
     """
 
     rank = 3
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] = 1,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        _set_filters_and_groups(self, filters, groups)
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
+        self.use_bias = use_bias
+        _init_kernel_and_bias(
+            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        _build_conv(self, input_shape)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        return _conv(self, x)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _kernel_and_bias_regularization(self)

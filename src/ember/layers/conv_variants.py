@@ -18,21 +18,31 @@ import torch.nn.functional as F
 
 from ember.errors import ConfigError
 from ember.layers import initializers, regularizers
+from ember.layers.base import Layer
 from ember.layers.conv import (
-    _ConvBase,
+    _convolve,
+    _depthwise_kernel,
     _expect_rank,
     _from_channels_first,
     _int_tuple,
     _lift,
     _memory_format,
+    _new_kernel,
+    _set_geometry,
     _to_channels_first,
 )
-from ember.layers.core import _positive_int
+from ember.layers.core import (
+    _init_kernel_and_bias,
+    _kernel_and_bias_regularization,
+    _new_parameter,
+    _positive_int,
+    _regularization,
+)
 
 _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-class DepthwiseConv2D(_ConvBase):
+class DepthwiseConv2D(Layer):
     """Convolves each input channel with its own ``depth_multiplier`` filters (groups = channels).
 
     Example:
@@ -40,7 +50,7 @@ class DepthwiseConv2D(_ConvBase):
         torch.Size([2, 9, 9, 8])
     """
 
-    _regularized = (("depthwise_regularizer", "weight"), ("bias_regularizer", "bias"))
+    rank = 2
 
     def __init__(
         self,
@@ -60,7 +70,7 @@ class DepthwiseConv2D(_ConvBase):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
-        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
@@ -73,17 +83,22 @@ class DepthwiseConv2D(_ConvBase):
     def build(self, input_shape: tuple[int, ...]) -> None:
         channels = _expect_rank(self, input_shape)
         multiplier = self.depth_multiplier
-        self.weight = self._depthwise_kernel(channels, multiplier, self.depthwise_initializer)
+        self.weight = _depthwise_kernel(self, channels, multiplier, self.depthwise_initializer)
         if self.use_bias:
-            self.bias = self._new_parameter((channels * multiplier,), self.bias_initializer)
+            self.bias = _new_parameter((channels * multiplier,), self.bias_initializer)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         x = _to_channels_first(x, self.rank, self.channels_last)
-        y = self._convolve(x, self.weight, self.bias, groups=x.shape[1])
+        y = _convolve(self, x, self.weight, self.bias, groups=x.shape[1])
         return _from_channels_first(y, self.rank, self.channels_last)
 
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _regularization(
+            (self.depthwise_regularizer, self.weight), (self.bias_regularizer, self.bias)
+        )
 
-class SeparableConv2D(_ConvBase):
+
+class SeparableConv2D(Layer):
     """A depthwise convolution (strided, padded) followed by a 1x1 pointwise one to ``filters``.
 
     Example:
@@ -91,11 +106,7 @@ class SeparableConv2D(_ConvBase):
         torch.Size([2, 9, 9, 16])
     """
 
-    _regularized = (
-        ("depthwise_regularizer", "depthwise_weight"),
-        ("pointwise_regularizer", "pointwise_weight"),
-        ("bias_regularizer", "bias"),
-    )
+    rank = 2
 
     def __init__(
         self,
@@ -119,7 +130,7 @@ class SeparableConv2D(_ConvBase):
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         self.filters = _positive_int("filters", filters)
-        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
@@ -134,22 +145,29 @@ class SeparableConv2D(_ConvBase):
     def build(self, input_shape: tuple[int, ...]) -> None:
         channels = _expect_rank(self, input_shape)
         multiplier = self.depth_multiplier
-        self.depthwise_weight = self._depthwise_kernel(
-            channels, multiplier, self.depthwise_initializer
+        self.depthwise_weight = _depthwise_kernel(
+            self, channels, multiplier, self.depthwise_initializer
         )
         pointwise_shape = (self.filters, channels * multiplier, 1, 1)
-        self.pointwise_weight = self._kernel(pointwise_shape, self.pointwise_initializer)
+        self.pointwise_weight = _new_kernel(self, pointwise_shape, self.pointwise_initializer)
         if self.use_bias:
-            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+            self.bias = _new_parameter((self.filters,), self.bias_initializer)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         x = _to_channels_first(x, self.rank, self.channels_last)
-        depthwise = self._convolve(x, self.depthwise_weight, None, groups=x.shape[1])
+        depthwise = _convolve(self, x, self.depthwise_weight, None, groups=x.shape[1])
         y = F.conv2d(depthwise, self.pointwise_weight, self.bias)  # 1x1: no padding, stride 1
         return _from_channels_first(y, self.rank, self.channels_last)
 
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _regularization(
+            (self.depthwise_regularizer, self.depthwise_weight),
+            (self.pointwise_regularizer, self.pointwise_weight),
+            (self.bias_regularizer, self.bias),
+        )
 
-class Conv2DTranspose(_ConvBase):
+
+class Conv2DTranspose(Layer):
     """Transposed ("de-") convolution; ``padding="same"`` gives ``input * strides`` outputs.
 
     Output sizes and alignment follow Keras/TensorFlow, including ``output_padding``.
@@ -158,6 +176,8 @@ class Conv2DTranspose(_ConvBase):
         >>> Conv2DTranspose(8, 3, strides=2, padding="same")(torch.randn(2, 7, 7, 16)).shape
         torch.Size([2, 14, 14, 8])
     """
+
+    rank = 2
 
     def __init__(
         self,
@@ -179,7 +199,7 @@ class Conv2DTranspose(_ConvBase):
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         self.filters = _positive_int("filters", filters)
-        self._set_geometry(kernel_size, strides, padding, data_format, dilation_rate)
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         if output_padding is not None:
             output_padding = _int_tuple("output_padding", output_padding, self.rank, minimum=0)
             if any(p >= s for p, s in zip(output_padding, self.strides, strict=True)):
@@ -189,20 +209,17 @@ class Conv2DTranspose(_ConvBase):
                 )
         self.output_padding = output_padding
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.register_parameter("weight", None)
-        self.register_parameter("bias", None)
+        _init_kernel_and_bias(
+            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         channels = _expect_rank(self, input_shape)
-        self.weight = self._kernel(
-            (channels, self.filters, *self.kernel_size), self.kernel_initializer
+        self.weight = _new_kernel(
+            self, (channels, self.filters, *self.kernel_size), self.kernel_initializer
         )
         if self.use_bias:
-            self.bias = self._new_parameter((self.filters,), self.bias_initializer)
+            self.bias = _new_parameter((self.filters,), self.bias_initializer)
 
     def _crop(self, size: int, kernel: int, stride: int, dilation: int, extra: int | None):
         """(torch padding, torch output_padding, output size) for one axis, TensorFlow-aligned."""
@@ -234,3 +251,6 @@ class Conv2DTranspose(_ConvBase):
                 y = y.narrow(axis, 0, size)
             y = y.contiguous(memory_format=_memory_format(len(kernel), self.channels_last))
         return _from_channels_first(y, self.rank, self.channels_last)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _kernel_and_bias_regularization(self)

@@ -27,32 +27,46 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
-class _WeightedLayer(Layer):
-    """Shared by layers with initialised, optionally regularised parameters."""
+def _new_parameter(shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
+    """A parameter of ``shape`` filled by ``initializer``."""
+    tensor = torch.empty(shape)
+    initializer(tensor)
+    return nn.Parameter(tensor)
 
-    # (regularizer attribute, parameter attribute) pairs summed by regularization_loss.
-    _regularized: tuple[tuple[str, str], ...] = (
-        ("kernel_regularizer", "weight"),
-        ("bias_regularizer", "bias"),
+
+def _regularization(*pairs: tuple[Any, torch.Tensor | None]) -> torch.Tensor | None:
+    """The summed penalty of ``(regularizer, parameter)`` pairs, skipping absent ones; else None."""
+    total = None
+    for regularizer, parameter in pairs:
+        if regularizer is not None and parameter is not None:
+            penalty = regularizer(parameter)
+            total = penalty if total is None else total + penalty
+    return total
+
+
+def _init_kernel_and_bias(
+    layer: Layer,
+    kernel_initializer: Any,
+    bias_initializer: Any,
+    kernel_regularizer: Any,
+    bias_regularizer: Any,
+) -> None:
+    """Sets the kernel/bias options on ``layer``; ``weight`` and ``bias`` are created in build."""
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.register_parameter("weight", None)
+    layer.register_parameter("bias", None)
+
+
+def _kernel_and_bias_regularization(layer: Layer) -> torch.Tensor | None:
+    return _regularization(
+        (layer.kernel_regularizer, layer.weight), (layer.bias_regularizer, layer.bias)
     )
 
-    def _new_parameter(self, shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
-        tensor = torch.empty(shape)
-        initializer(tensor)
-        return nn.Parameter(tensor)
 
-    def regularization_loss(self) -> torch.Tensor | None:
-        total = None
-        for regularizer_name, parameter_name in self._regularized:
-            regularizer = getattr(self, regularizer_name, None)
-            parameter = getattr(self, parameter_name, None)
-            if regularizer is not None and parameter is not None:
-                penalty = regularizer(parameter)
-                total = penalty if total is None else total + penalty
-        return total
-
-
-class Dense(_WeightedLayer):
+class Dense(Layer):
     """A fully connected layer on the last axis: ``activation(x @ W.T + b)``.
 
     The kernel is stored torch-style as ``weight`` of shape ``(units, in_features)``.
@@ -78,12 +92,9 @@ class Dense(_WeightedLayer):
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         self.units = _positive_int("units", units)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.register_parameter("weight", None)
-        self.register_parameter("bias", None)
+        _init_kernel_and_bias(
+            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+        )
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         if len(input_shape) == 0:
@@ -91,12 +102,15 @@ class Dense(_WeightedLayer):
                 "Dense needs inputs with a feature axis, (batch, features), received a 1-D batch. "
                 "Fix: reshape the data to (batch, 1), e.g. x.unsqueeze(-1)."
             )
-        self.weight = self._new_parameter((self.units, input_shape[-1]), self.kernel_initializer)
+        self.weight = _new_parameter((self.units, input_shape[-1]), self.kernel_initializer)
         if self.use_bias:
-            self.bias = self._new_parameter((self.units,), self.bias_initializer)
+            self.bias = _new_parameter((self.units,), self.bias_initializer)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight, self.bias)  # (..., in) -> (..., units)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _kernel_and_bias_regularization(self)
 
 
 class Flatten(Layer):
@@ -193,7 +207,7 @@ class Activation(Layer):
         return x
 
 
-class Embedding(_WeightedLayer):
+class Embedding(Layer):
     """Maps integer ids in ``[0, input_dim)`` to learned vectors of size ``output_dim``.
 
     The table is ``weight`` of shape ``(input_dim, output_dim)``, as in ``nn.Embedding``. With
@@ -204,7 +218,7 @@ class Embedding(_WeightedLayer):
         torch.Size([1, 3, 16])
     """
 
-    _regularized = (("embeddings_regularizer", "weight"),)
+    input_dtype = torch.long  # token ids
 
     def __init__(
         self,
@@ -225,7 +239,7 @@ class Embedding(_WeightedLayer):
         self.mask_zero = mask_zero
         self.input_length = input_length  # accepted for Keras compatibility; shapes are lazy
         # The table's size does not depend on the input, so it exists before the first call.
-        self.weight = self._new_parameter((input_dim, output_dim), self.embeddings_initializer)
+        self.weight = _new_parameter((input_dim, output_dim), self.embeddings_initializer)
 
     def build_from_input(self, x: torch.Tensor) -> None:
         super().build_from_input(x)
@@ -240,6 +254,9 @@ class Embedding(_WeightedLayer):
         except (IndexError, RuntimeError):
             self._check_ids(x)
             raise
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _regularization((self.embeddings_regularizer, self.weight))
 
     def compute_mask(self, x: torch.Tensor) -> torch.Tensor | None:
         """``x != 0`` when ``mask_zero`` is set (id 0 is padding), else ``None``."""

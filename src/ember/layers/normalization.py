@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from ember.errors import ConfigError, ShapeError
 from ember.layers import initializers
-from ember.layers.core import _WeightedLayer
+from ember.layers.base import Layer
+from ember.layers.core import _new_parameter
 
 
 def _as_axes(axis: Any) -> tuple[int, ...]:
@@ -46,7 +47,7 @@ def _positive_float(name: str, value: Any, upper: float | None = None) -> float:
     return float(value)
 
 
-class BatchNormalization(_WeightedLayer):
+class BatchNormalization(Layer):
     """Normalizes ``axis`` (default the last, i.e. channels) with batch statistics while training
     and moving averages in eval mode.
 
@@ -59,8 +60,6 @@ class BatchNormalization(_WeightedLayer):
         >>> layer(torch.randn(16, 4)).shape, layer.running_mean.shape
         (torch.Size([16, 4]), torch.Size([4]))
     """
-
-    _regularized = ()
 
     def __init__(
         self,
@@ -92,9 +91,9 @@ class BatchNormalization(_WeightedLayer):
         (self._axis,) = _positive_axes(self, (self.axis,), input_shape)
         features = input_shape[self._axis - 1]
         if self.scale:
-            self.weight = self._new_parameter((features,), self.gamma_initializer)
+            self.weight = _new_parameter((features,), self.gamma_initializer)
         if self.center:
-            self.bias = self._new_parameter((features,), self.beta_initializer)
+            self.bias = _new_parameter((features,), self.beta_initializer)
         self.running_mean = torch.zeros(features)
         self.running_var = torch.ones(features)
 
@@ -110,7 +109,7 @@ class BatchNormalization(_WeightedLayer):
         return normalize(x.movedim(self._axis, 1)).movedim(1, self._axis)
 
 
-class LayerNormalization(_WeightedLayer):
+class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (default the last) with its own mean and variance.
 
     Trailing axes use ``F.layer_norm``; others are computed directly. ``weight`` (gamma) and
@@ -120,8 +119,6 @@ class LayerNormalization(_WeightedLayer):
         >>> LayerNormalization()(torch.randn(2, 10, 32)).shape
         torch.Size([2, 10, 32])
     """
-
-    _regularized = ()
 
     def __init__(
         self,
@@ -150,9 +147,9 @@ class LayerNormalization(_WeightedLayer):
         self._trailing = self._positive == list(range(ndim - len(self._positive), ndim))
         shape = tuple(input_shape[a - 1] for a in self._positive)
         if self.scale:
-            self.weight = self._new_parameter(shape, self.gamma_initializer)
+            self.weight = _new_parameter(shape, self.gamma_initializer)
         if self.center:
-            self.bias = self._new_parameter(shape, self.beta_initializer)
+            self.bias = _new_parameter(shape, self.beta_initializer)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         if self._trailing:

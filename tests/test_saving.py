@@ -1,6 +1,7 @@
 """Saving: safetensors + JSON, atomic writes, bitwise round trips, clear mismatch errors."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -116,3 +117,10 @@ def test_saving_an_unbuilt_model_explains_how_to_build_it(tmp_path):
     with pytest.raises(ember.SaveError, match="input_shape"):
         model.save_weights(tmp_path / "w.safetensors")
     assert not (tmp_path / "w.safetensors").exists()
+
+
+def test_saved_files_get_the_usual_permissions_not_private_temp_ones(tmp_path):
+    ember.save_weights(torch.nn.Linear(2, 2), tmp_path / "w.safetensors")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import torch
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
 from ember.errors import ConfigError
+from ember.saving import atomic_path
 from ember.train.callback import Callback, Logs
 from ember.train.precision import resolve_device
 from ember.train.trainer import Trainer
@@ -308,13 +308,6 @@ def _check_arguments(
 
 
 def _save_atomically(figure: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     file_format = path.suffix[1:].lower() or "png"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format=file_format, dpi=100, bbox_inches="tight")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

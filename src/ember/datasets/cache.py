@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ember.errors import ChecksumError, DatasetError, DatasetNotFoundError
+from ember.saving import atomic_path
 
 # Folders searched after $EMBER_DATA and the user cache, each holding one sub-folder per dataset.
 # A module-level list so tests (and unusual installs) can change it.
@@ -221,14 +221,10 @@ def download(url: str, destination: str | os.PathLike, md5: str) -> Path:
         PosixPath('/tmp/t10k-labels-idx1-ubyte.gz')
     """
     destination = Path(destination)
-    handle, temp_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
-    temp = Path(temp_name)
-    try:
+    with atomic_path(destination) as temp:  # a failed or bad download leaves no file behind
         digest = hashlib.md5()
         with (
-            os.fdopen(handle, "wb") as out,
+            open(temp, "wb") as out,
             urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response,
         ):
             total = response.headers.get("Content-Length")
@@ -237,8 +233,6 @@ def download(url: str, destination: str | os.PathLike, md5: str) -> Path:
                     out.write(chunk)
                     digest.update(chunk)
                     advance(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
         received = digest.hexdigest()
         if received != md5.lower():
             raise ChecksumError(
@@ -246,10 +240,6 @@ def download(url: str, destination: str | os.PathLike, md5: str) -> Path:
                 f"received {received}. The partial file was deleted; try again later, or copy a "
                 f"good copy into {destination.parent}"
             )
-        os.chmod(temp, 0o644)  # mkstemp makes it 0600
-        os.replace(temp, destination)
-    finally:
-        temp.unlink(missing_ok=True)  # gone already after a successful os.replace
     return destination
 
 

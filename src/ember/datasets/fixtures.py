@@ -17,13 +17,13 @@ import gzip
 import io
 import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ember.datasets.idx import IDX_DTYPES
 from ember.errors import DataError
+from ember.saving import atomic_path
 
 Split = tuple[np.ndarray, np.ndarray]
 _CIFAR_FOLDER = "cifar-10-batches-bin"
@@ -138,13 +138,6 @@ def write_cifar10_binary(
 
 
 def _write_atomically(path: Path, payload: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    finally:
-        Path(temp_name).unlink(missing_ok=True)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(payload)
     return path

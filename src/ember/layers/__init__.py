@@ -18,17 +18,19 @@ from ember.layers.base import Layer
 from ember.layers.conv import Conv1D, Conv2D, Conv3D
 from ember.layers.conv_variants import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from ember.layers.core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
-from ember.layers.normalization import BatchNormalization, LayerNormalization
-from ember.layers.pooling import (
-    AveragePooling1D,
-    AveragePooling2D,
-    AveragePooling3D,
+from ember.layers.global_pooling import (
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
     GlobalAveragePooling3D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
     GlobalMaxPooling3D,
+)
+from ember.layers.normalization import BatchNormalization, LayerNormalization
+from ember.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
     LPPooling1D,
     LPPooling2D,
     MaxPooling1D,

@@ -293,6 +293,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=list(RUNNERS))
     parser.add_argument("--cases", nargs="*", default=["mlp:32", "mlp:256", "cnn:64"])
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-batch", type=int, default=32, help="batch size to profile")
     parser.add_argument(
         "--cnn-samples",
         type=int,
@@ -302,7 +303,7 @@ def main() -> None:
     args = parser.parse_args()
     x, y = load()
     if args.profile:
-        profile(x, y, 32)
+        profile(x, y, args.profile_batch)
         return
     frameworks = [n for n in RUNNERS if n not in args.skip and available(n)]
     missing = [n for n in RUNNERS if n not in args.skip and not available(n)]

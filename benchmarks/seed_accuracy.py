@@ -21,12 +21,14 @@ from ember import datasets, layers, models  # noqa: E402
 def ember_run(seed: int, data) -> float:
     (x_train, y_train), (x_test, y_test) = data
     ember.set_seed(seed)
-    model = models.Sequential([
-        layers.Flatten(input_shape=(28, 28)),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.2),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = models.Sequential(
+        [
+            layers.Flatten(input_shape=(28, 28)),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=5, verbose=0)
     return model.evaluate(x_test, y_test, verbose=0)[1]
@@ -37,13 +39,15 @@ def keras_run(seed: int, data) -> float:
 
     (x_train, y_train), (x_test, y_test) = data
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=5, verbose=0)
     return model.evaluate(x_test, y_test, verbose=0)[1]
@@ -59,8 +63,11 @@ def main() -> None:
     runners = {"ember": ember_run} | ({} if args.skip_keras else {"keras": keras_run})
     for name, run in runners.items():
         scores = [run(seed, data) for seed in args.seeds]
-        print(f"{name}: test accuracy {' '.join(f'{s:.4f}' for s in scores)} "
-              f"(mean {statistics.mean(scores):.4f})", flush=True)
+        print(
+            f"{name}: test accuracy {' '.join(f'{s:.4f}' for s in scores)} "
+            f"(mean {statistics.mean(scores):.4f})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -109,6 +109,40 @@ def test_dropout_is_identity_in_eval_and_scales_kept_units_in_training():
     assert layer(x) is x
 
 
+@pytest.mark.parametrize("rate", [0.1, 0.2, 0.5, 0.9])
+def test_cpu_dropout_drops_each_element_with_probability_rate(rate):
+    torch.manual_seed(0)
+    n = 1_000_000
+    y = Dropout(rate)(torch.ones(n))
+    dropped = (y == 0).float().mean().item()
+    # binomial standard deviation; 5 sigma keeps the test deterministic-in-practice yet sharp
+    assert abs(dropped - rate) < 5 * (rate * (1 - rate) / n) ** 0.5
+    assert abs(y.mean().item() - 1.0) < 5 * (rate / (1 - rate) / n) ** 0.5  # unbiased
+
+
+def test_cpu_dropout_mask_is_uniform_over_lanes_and_positions():
+    torch.manual_seed(0)
+    y = Dropout(0.5)(torch.ones(4096, 64))
+    # each of the four 16-bit lanes of a 64-bit draw, and each column, drops half
+    per_lane = (y == 0).float().view(-1, 4).mean(0)
+    torch.testing.assert_close(per_lane, torch.full((4,), 0.5), atol=0.01, rtol=0)
+    assert (y == 0).float().mean(0).sub(0.5).abs().max() < 0.05
+
+
+def test_cpu_dropout_gradient_is_the_scaled_mask_and_seeded_runs_repeat():
+    x = torch.randn(64, 32, requires_grad=True)
+    torch.manual_seed(3)
+    y = Dropout(0.3)(x)
+    y.sum().backward()
+    kept = y.detach() != 0
+    torch.testing.assert_close(x.grad, kept.float() * (65536 / (65536 - round(0.3 * 65536))))
+    torch.manual_seed(3)
+    assert torch.equal(Dropout(0.3)(x), y)
+    # channels-last and other strided inputs get the same mask semantics
+    image = torch.ones(2, 3, 8, 8).to(memory_format=torch.channels_last)
+    assert Dropout(0.5)(image).shape == image.shape
+
+
 def test_activation_layer_applies_softmax_and_call_is_identity():
     x = torch.randn(3, 5)
     layer = Activation("softmax")

@@ -53,3 +53,11 @@ class WeightsMismatchError(EmberError, ValueError):
 
 class SaveError(EmberError, OSError):
     """A model or weights file could not be written, or the target is not ember's to overwrite."""
+
+
+class RunError(EmberError, ValueError):
+    """A run folder is missing, is not an ember run, or cannot be resumed as asked."""
+
+
+class CheckpointError(SaveError):
+    """A checkpoint could not be written or read; the previous good one is left in place."""

@@ -1,8 +1,19 @@
-"""Models: ``Sequential``, ``Model`` (wrap any module), ``load_model``, and the ``Perceptron``."""
+"""Models: ``Sequential``, ``Model`` (wrap any module), ``load_model``, and the model zoo.
+
+``DESCRIPTIONS`` gives each zoo entry a one-line description (``ember list`` prints them).
+"""
 
 from ember.model import Model
 from ember.models.perceptron import Perceptron
+from ember.models.resnet import SmallResNet
 from ember.sequential import Sequential
 from ember.serialization import load_model
 
-__all__ = ["Model", "Perceptron", "Sequential", "load_model"]
+DESCRIPTIONS: dict[str, str] = {
+    "Sequential": "Keras-style stack of layers: compile, fit, evaluate, predict, summary, save",
+    "Model": "wraps any torch.nn.Module with the same fit/evaluate/predict",
+    "Perceptron": "Rosenblatt's perceptron learning rule, a task on the same engine",
+    "SmallResNet": "a small residual CNN with batch norm for 28x28 images (fashion-resnet)",
+}
+
+__all__ = ["DESCRIPTIONS", "Model", "Perceptron", "Sequential", "SmallResNet", "load_model"]

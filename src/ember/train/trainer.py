@@ -132,9 +132,11 @@ class Trainer:
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
                 self.steps_done = train_steps  # callbacks see the epoch's training steps
                 self.model.train()
-            self._call(hooks, "on_epoch_end", epoch, logs)
+            # The epoch's schedule step comes before the callbacks, so that a checkpoint written
+            # at the end of the epoch holds the state the next epoch starts from.
             if self.scheduler is not None and self.scheduler_interval == "epoch":
                 self.scheduler.step()
+            self._call(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
         self._call(hooks, "on_fit_end", {})

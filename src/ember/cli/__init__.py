@@ -1,0 +1,69 @@
+"""The ``ember`` command (also ``python -m ember``).
+
+Exit codes: 0 success, 2 usage or configuration error, 1 failure during a run (also a run
+stopped with Ctrl-C). Errors print one paragraph, never a traceback, unless ``--debug``.
+
+Example:
+    >>> main(["list"]) == 0  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+
+from ember.errors import ConfigError, EmberError, RunError, ShapeError, WeightsMismatchError
+
+# errors in what the user asked for (exit 2); any other ember error is a failure (exit 1)
+USAGE_ERRORS = (ConfigError, RunError, ShapeError, WeightsMismatchError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    from ember.cli import commands
+    from ember.cli.parser import build_parser
+
+    args = build_parser().parse_args(argv)
+    console = Console(soft_wrap=True)  # paths and messages stay on one line, whole
+    if not console.is_terminal:
+        console.width = 160  # rich assumes 80 columns in a pipe, which squeezes tables
+    errors = Console(stderr=True, soft_wrap=True)
+    actions = {
+        "list": commands.list_all,
+        "train": commands.train,
+        "resume": commands.resume,
+        "evaluate": commands.evaluate,
+        "predict": commands.predict,
+        "report": commands.report,
+        "compare": commands.compare,
+        "lr-find": commands.lr_find,
+        "datasets": commands.datasets_command,
+    }
+    try:
+        return actions[args.command](args, console)
+    except EmberError as error:
+        if args.debug:
+            raise
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        return 2 if isinstance(error, USAGE_ERRORS) else 1
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return 1
+    except Exception as error:  # noqa: BLE001  (the one place that turns any failure into a message)
+        if args.debug:
+            raise
+        errors.print(
+            f"[bold red]error:[/] {type(error).__name__}: {escape(str(error))}. This is unexpected; run the "
+            f"same command with --debug for the traceback, and please report it.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""What each ``ember`` sub-command does. Each takes the parsed arguments and a rich console."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ember import datasets, models, recipes
+from ember.cli.predict import load_inputs, top_k_lines
+from ember.datasets.cache import find_file, search_dirs
+from ember.errors import ConfigError
+from ember.lr_finder import find_learning_rate
+from ember.recipes import config as run_config
+from ember.runs import training
+from ember.runs.compare import compare_runs, format_comparison
+from ember.runs.report import render_report
+from ember.seeding import set_seed
+
+
+def resolve(spec: str, overrides: list[str], **flags: Any) -> tuple[recipes.Recipe, Any]:
+    """The recipe and config named by ``spec`` (a recipe name or a YAML file), overridden by
+    ``--set`` pairs and then by flags such as ``--epochs``; every value is type-checked."""
+    path = Path(spec)
+    if spec.endswith((".yaml", ".yml")) or path.exists() or "/" in spec:
+        name, fields = run_config.load_yaml(path)
+        if name is None:
+            raise ConfigError(
+                f"{path} does not say which recipe it configures. Fix: add a line such as "
+                f"`recipe: fashion-mlp` (see `ember list`)."
+            )
+        recipe = recipes.get(name)
+        config = run_config.from_mapping(
+            recipe.config_class, {**recipe.defaults, **fields}, str(path), recipe=name
+        )
+    else:
+        recipe = recipes.get(spec)
+        config = recipe.config()
+    config = run_config.apply_overrides(config, overrides, recipe=recipe.name)
+    pairs = [f"{key}={value}" for key, value in flags.items() if value is not None]
+    return recipe, run_config.apply_overrides(config, pairs, recipe=recipe.name)
+
+
+def list_all(args: argparse.Namespace, console: Console) -> int:
+    """``ember list``."""
+    for title, rows in (
+        ("recipes (ember train NAME)", [(r.name, r.description) for r in recipes.RECIPES.values()]),
+        (
+            "datasets (ember datasets info NAME)",
+            [(n, m.DESCRIPTION) for n, m in datasets.DATASETS.items()],
+        ),
+        ("models (ember.models)", sorted(models.DESCRIPTIONS.items())),
+    ):
+        table = Table(title=title, title_justify="left", show_header=False, box=None)
+        for name, description in rows:
+            table.add_row(f"[bold]{name}[/]", description)
+        console.print(table)
+        console.print()
+    return 0
+
+
+def train(args: argparse.Namespace, console: Console) -> int:
+    """``ember train``."""
+    recipe, config = resolve(
+        args.recipe, args.overrides, epochs=args.epochs, device=args.device, seed=args.seed
+    )
+    result = training.train(recipe, config, out=args.out, verbose=0 if args.quiet else 1)
+    return _finish(result, console)
+
+
+def resume(args: argparse.Namespace, console: Console) -> int:
+    """``ember resume``."""
+    return _finish(training.resume(args.run, verbose=0 if args.quiet else 1), console)
+
+
+def evaluate(args: argparse.Namespace, console: Console) -> int:
+    """``ember evaluate``."""
+    metrics = training.evaluate(args.run, args.split, args.checkpoint)
+    table = Table(title=f"{args.run} · {args.split} split · {args.checkpoint} checkpoint")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, f"{value:.4f}" if name != "time" else f"{value:.1f}s")
+    console.print(table)
+    return 0
+
+
+def predict(args: argparse.Namespace, console: Console) -> int:
+    """``ember predict``."""
+    if args.top_k < 1:
+        raise ConfigError(f"expected a positive integer, received --top-k {args.top_k}")
+    experiment, _ = training.load_experiment(args.run, args.checkpoint)
+    names, x = load_inputs(args.files, experiment.data.input_shape, resize=args.resize)
+    probabilities = experiment.probabilities(x)
+    for line in top_k_lines(names, probabilities, experiment.data.class_names, args.top_k):
+        console.print(line)
+    return 0
+
+
+def report(args: argparse.Namespace, console: Console) -> int:
+    """``ember report``."""
+    path = render_report(training.rundir.check_run(args.run))
+    console.print(f"report: {path}")
+    return 0
+
+
+def compare(args: argparse.Namespace, console: Console) -> int:
+    """``ember compare``."""
+    for run in args.runs:
+        training.rundir.check_run(run)
+    rows = compare_runs(args.runs, args.out)
+    console.print(format_comparison(rows))
+    console.print(f"curves: {args.out}")
+    return 0
+
+
+def lr_find(args: argparse.Namespace, console: Console) -> int:
+    """``ember lr-find``."""
+    recipe, config = resolve(args.recipe, args.overrides)
+    set_seed(config.seed)
+    experiment = recipe.build(config)
+    result = find_learning_rate(
+        experiment.trainer, experiment.batches("train", shuffle=True), num_steps=args.steps
+    )
+    out = args.out or Path(f"lr-find-{recipe.name}.png")
+    result.plot(out)
+    suggestion = "none (too few steps)" if result.suggestion is None else f"{result.suggestion:.2e}"
+    console.print(f"suggested learning rate: {suggestion}")
+    console.print(f"plot: {out}")
+    return 0
+
+
+def datasets_command(args: argparse.Namespace, console: Console) -> int:
+    """``ember datasets info|download``."""
+    name = args.name.replace("-", "_")
+    if name not in datasets.DATASETS:
+        raise ConfigError(
+            f"unknown dataset {args.name!r}. Fix: choose one of {', '.join(datasets.DATASETS)}."
+        )
+    module = datasets.DATASETS[name]
+    if args.action == "download":
+        paths = datasets.find_or_download(module.NAME, module.FILES, mirrors=module.MIRRORS)
+    else:
+        paths = {key: find_file(module.NAME, info) for key, info in module.FILES.items()}
+    console.print(f"[bold]{name}[/]: {module.DESCRIPTION}")
+    console.print(f"classes: {', '.join(module.class_names)}")
+    for key, path in paths.items():
+        where = str(path) if path else "[red]missing[/] (`ember datasets download " + name + "`)"
+        console.print(f"  {key}: {where}")
+    console.print("searched: " + ", ".join(str(d) for d in search_dirs(module.NAME)))
+    return 0
+
+
+def _finish(result: training.RunResult, console: Console) -> int:
+    table = Table(title=f"{result.run_dir.name}: {_status(result)}", title_justify="left")
+    table.add_column("metric")
+    for column in ("train", "validation", "test"):
+        table.add_column(column, justify="right")
+    last = result.last_epoch
+    names = [k for k in last if not k.startswith("val_") and k not in _NOT_METRICS]
+    for name in names + [k for k in (result.test or {}) if k not in names and k != "time"]:
+        table.add_row(
+            name,
+            _number(last.get(name)),
+            _number(last.get(f"val_{name}")),
+            _number((result.test or {}).get(name)),
+        )
+    console.print(table)
+    console.print(f"report: {result.report}")
+    if not result.finished:
+        console.print(f"continue with: ember resume {result.run_dir}")
+    return 0 if result.finished else 1
+
+
+_NOT_METRICS = {"kind", "epoch", "step", "time", "learning_rate"}
+
+
+def _status(result: training.RunResult) -> str:
+    if result.finished:
+        return f"finished {result.epochs} epochs"
+    return f"stopped after epoch {result.epochs_done} of {result.epochs}"
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else f"{value:.4f}"

@@ -1,0 +1,96 @@
+"""The ``ember`` command's arguments (argparse): one sub-command per action, ``--help`` on each."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DESCRIPTION = """\
+ember: train, evaluate and explain deep-learning models from recipes.
+
+  ember list                             recipes, datasets and models
+  ember train fashion-mlp                train a recipe; writes runs/fashion-mlp-<time>/
+  ember resume runs/fashion-mlp-...      continue a stopped or killed run exactly
+  ember report RUN | evaluate RUN | predict RUN image.png | compare RUN RUN ...
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ember`` command."""
+    parser = argparse.ArgumentParser(
+        prog="ember", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser("list", help="list recipes, datasets and models")
+
+    train = commands.add_parser("train", help="train a recipe (or a config.yaml) as a new run")
+    train.add_argument(
+        "recipe", metavar="RECIPE|config.yaml", help="a recipe name or a YAML config"
+    )
+    _config_arguments(train)
+    train.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
+    train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the config's, auto)")
+    train.add_argument("--seed", type=int, help="seed for every random number generator")
+    train.add_argument("--out", type=Path, help="the run folder (default: runs/<recipe>-<time>)")
+    _quiet(train)
+
+    resume = commands.add_parser("resume", help="continue a stopped or killed run exactly")
+    resume.add_argument("run", type=Path, metavar="RUN", help="a run folder")
+    _quiet(resume)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a run's model on a split")
+    evaluate.add_argument("run", type=Path, metavar="RUN")
+    evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
+    _checkpoint(evaluate)
+
+    predict = commands.add_parser("predict", help="classify images (PNG/JPG) or .npy arrays")
+    predict.add_argument("run", type=Path, metavar="RUN")
+    predict.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    predict.add_argument("--top-k", type=int, default=3, help="how many classes to show (3)")
+    predict.add_argument(
+        "--resize", action="store_true", help="resize and convert images to what the model expects"
+    )
+    _checkpoint(predict)
+
+    report = commands.add_parser("report", help="render a run's report.html again")
+    report.add_argument("run", type=Path, metavar="RUN")
+
+    compare = commands.add_parser("compare", help="compare runs: a metrics table and one plot")
+    compare.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    compare.add_argument(
+        "--out", type=Path, default=Path("compare.png"), help="the plot (compare.png)"
+    )
+
+    lr_find = commands.add_parser("lr-find", help="learning-rate range test: plot + suggestion")
+    lr_find.add_argument("recipe", metavar="RECIPE|config.yaml")
+    _config_arguments(lr_find)
+    lr_find.add_argument("--out", type=Path, help="the plot (default: lr-find-<recipe>.png)")
+    lr_find.add_argument("--steps", type=int, default=100, help="batches to try (100)")
+
+    data = commands.add_parser("datasets", help="where a dataset is, or download it")
+    data.add_argument("action", choices=["info", "download"])
+    data.add_argument("name", metavar="NAME", help="fashion_mnist, mnist or cifar10")
+    return parser
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field (repeatable), e.g. --set hidden_units=256",
+    )
+
+
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _checkpoint(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint", default="last", choices=["last", "best"], help="which weights (last)"
+    )

@@ -1,0 +1,116 @@
+"""A small residual CNN (He et al. 2016) for 28x28 grey images such as Fashion-MNIST.
+
+A 3x3 stem, then one stage per entry of ``widths``: each stage after the first halves the image
+with a stride-2 block, every block is two 3x3 convolutions with batch norm and a shortcut. A
+global average pool and one linear layer give the logits. Inputs are Keras-style channels-last
+``(N, H, W, C)`` floats; the network runs in torch's channels-last memory format, which is the
+fast one for convolutions on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ember.errors import ConfigError
+
+
+class BasicBlock(nn.Module):
+    """``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``; the shortcut projects when shapes change."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        # Each block starts as the identity (zero scale on its last norm): Goyal et al. 2017.
+        nn.init.zeros_(self.bn2.weight)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C_in, H, W) -> (N, C_out, H/s, W/s)
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class SmallResNet(nn.Module):
+    """A small ResNet for channels-last images; returns logits.
+
+    Args:
+        num_classes: how many logits to return.
+        in_channels: channels of the input images (1 for grey).
+        widths: channels of each stage; every stage after the first halves height and width.
+        blocks_per_stage: residual blocks in each stage.
+        dropout: dropout rate before the final linear layer.
+        stem_stride: stride of the first convolution (2 halves the image before the first stage).
+
+    Example:
+        >>> import torch
+        >>> net = SmallResNet(widths=(8, 16), blocks_per_stage=1)
+        >>> net(torch.rand(2, 28, 28, 1)).shape
+        torch.Size([2, 10])
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        widths: Sequence[int] = (32, 64, 128),
+        blocks_per_stage: int = 1,
+        dropout: float = 0.0,
+        stem_stride: int = 1,
+    ) -> None:
+        super().__init__()
+        for name, value in [
+            ("num_classes", num_classes),
+            ("in_channels", in_channels),
+            ("blocks_per_stage", blocks_per_stage),
+            ("stem_stride", stem_stride),
+        ]:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"expected a positive integer, received {name}={value!r}")
+        widths = tuple(widths)
+        if not widths or any(
+            isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in widths
+        ):
+            raise ConfigError(
+                f"expected a non-empty sequence of positive integers, received widths={widths!r}"
+            )
+        if not 0 <= dropout < 1:
+            raise ConfigError(f"expected a number in [0, 1), received dropout={dropout!r}")
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, stem_stride, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        )
+        blocks = []
+        channels = widths[0]
+        for stage, width in enumerate(widths):
+            for block in range(blocks_per_stage):
+                stride = 2 if stage > 0 and block == 0 else 1
+                blocks.append(BasicBlock(channels, width, stride))
+                channels = width
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(channels, num_classes)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, H, W, C) -> (N, num_classes)
+        # A free view: channels-last data seen as (N, C, H, W), which torch runs as channels_last.
+        x = x.permute(0, 3, 1, 2)  # (N, C, H, W)
+        x = self.stem(x)  # (N, widths[0], H / stem_stride, W / stem_stride)
+        x = self.blocks(x)  # (N, widths[-1], h, w), h and w halved once per stage after the first
+        x = self.pool(x).flatten(1)  # (N, widths[-1])
+        return self.head(self.dropout(x))  # (N, num_classes)

@@ -1,0 +1,92 @@
+"""Recipes: whole hands-on projects, one readable module each, run with ``ember train NAME``.
+
+A recipe module holds a ``Config`` dataclass (one comment per field) and ``build(config)``, which
+returns an :class:`~ember.recipes.experiment.Experiment`. Several recipes can share a module with
+different defaults (``mnist-mlp`` is ``fashion-mlp`` on MNIST).
+
+Example:
+    >>> from ember import recipes
+    >>> recipe = recipes.get("mnist-mlp")
+    >>> recipe.config(epochs=2).dataset, recipe.config().epochs
+    ('mnist', 20)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from ember.errors import UnknownNameError
+from ember.recipes import fashion_cnn, fashion_mlp
+from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named recipe: its module (``Config`` + ``build``), a description and default overrides."""
+
+    name: str
+    description: str
+    module: ModuleType
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_class(self) -> type:
+        """The recipe's config dataclass."""
+        return self.module.Config
+
+    def config(self, **fields: Any) -> Any:
+        """The default config with this recipe's defaults and ``fields`` applied."""
+        return dataclasses.replace(self.module.Config(), **{**self.defaults, **fields})
+
+    def build(self, config: Any) -> Experiment:
+        """Data, model and engine for ``config``."""
+        return self.module.build(config)
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in [
+        Recipe(
+            "fashion-mlp",
+            "the first seed program (Flatten, Dense 128, Dropout, softmax) on Fashion-MNIST",
+            fashion_mlp,
+        ),
+        Recipe(
+            "fashion-cnn",
+            "the seed's 3-convolution CNN, adapted to 28x28x1, on Fashion-MNIST",
+            fashion_cnn,
+        ),
+        Recipe(
+            "mnist-mlp",
+            "the first seed program on MNIST digits",
+            fashion_mlp,
+            {"dataset": "mnist", "epochs": 20},
+        ),
+        Recipe(
+            "mnist-cnn",
+            "the seed's 3-convolution CNN on MNIST digits",
+            fashion_cnn,
+            {"dataset": "mnist", "epochs": 12},
+        ),
+    ]
+}
+
+
+def get(name: str) -> Recipe:
+    """The recipe called ``name``; an unknown name lists the close ones."""
+    if name in RECIPES:
+        return RECIPES[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, list(RECIPES), n=3, cutoff=0.5)
+    hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise UnknownNameError(
+        f"unknown recipe {name!r}. {hint}Known recipes: {', '.join(RECIPES)}. "
+        f"Fix: run `ember list` to see them with descriptions, or pass a config.yaml file."
+    )
+
+
+__all__ = ["RECIPES", "Experiment", "ImageData", "Recipe", "flip_averaged", "get", "load_images"]

@@ -1,0 +1,152 @@
+"""What a recipe builds: an :class:`Experiment` (data, network, engine) and its image data.
+
+The run machinery (:mod:`ember.runs`) trains, checkpoints, evaluates and reports any Experiment;
+a recipe only says what to train and how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ember import datasets
+from ember.data.batches import TensorBatches
+from ember.data.splits import train_test_split
+from ember.errors import ConfigError
+from ember.train import Trainer
+
+Split = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class ImageData:
+    """Images as float32 ``(N, H, W, C)`` in [0, 1] with integer labels, split three ways."""
+
+    train: Split
+    val: Split | None
+    test: Split
+    class_names: list[str]
+    input_shape: tuple[int, ...]  # per-sample (H, W, C)
+
+    def split(self, name: str) -> Split:
+        """``"train"``, ``"val"`` or ``"test"``."""
+        parts = {"train": self.train, "val": self.val, "test": self.test}
+        if name not in parts:
+            raise ConfigError(f"expected a split in train, val, test, received split={name!r}")
+        if parts[name] is None:
+            raise ConfigError(
+                f"this run has no {name} split (validation_size=0). Fix: use --split test."
+            )
+        return parts[name]
+
+
+def load_images(
+    dataset: str, *, validation_size: float, seed: int, train_samples: int | None = None
+) -> ImageData:
+    """Load a Keras-style image dataset, scale it to [0, 1], hold out a stratified validation part.
+
+    ``train_samples`` keeps a stratified subset of the training images (quick tries and tests).
+    """
+    if dataset not in datasets.DATASETS:
+        raise ConfigError(
+            f"unknown dataset {dataset!r}. Fix: choose one of {', '.join(sorted(datasets.DATASETS))}."
+        )
+    module = datasets.DATASETS[dataset]
+    (x, y), (x_test, y_test) = module.load_data()
+    x, x_test = _images(x), _images(x_test)
+    y, y_test = torch.from_numpy(y.astype(np.int64)), torch.from_numpy(y_test.astype(np.int64))
+    if train_samples is not None:
+        if not 0 < train_samples <= len(x):
+            raise ConfigError(
+                f"expected train_samples in 1..{len(x)}, received train_samples={train_samples!r}"
+            )
+        if train_samples < len(x):
+            _, x, _, y = train_test_split(
+                x, y, test_size=train_samples / len(x), stratify=True, seed=seed
+            )
+    val = None
+    if validation_size:
+        x, x_val, y, y_val = train_test_split(
+            x, y, test_size=validation_size, stratify=True, seed=seed
+        )
+        val = (x_val, y_val)
+    return ImageData((x, y), val, (x_test, y_test), list(module.class_names), tuple(x.shape[1:]))
+
+
+def _images(array: np.ndarray) -> torch.Tensor:
+    images = torch.from_numpy(array).float().div_(255.0)
+    return images.unsqueeze(-1) if images.ndim == 3 else images  # (N, H, W) -> (N, H, W, 1)
+
+
+@dataclass
+class Experiment:
+    """Everything a run needs: the network, the engine that trains it, the data.
+
+    ``predict`` maps a batch of inputs to class probabilities in eval mode (recipes may average
+    over flips there); by default it is ``softmax(network(x))``, or ``network(x)`` when
+    ``outputs_probabilities``.
+    """
+
+    network: nn.Module
+    trainer: Trainer
+    data: ImageData
+    batch_size: int
+    seed: int
+    predict: Callable[[torch.Tensor], torch.Tensor] | None = None
+    outputs_probabilities: bool = False
+    generator: torch.Generator = field(default_factory=torch.Generator)
+
+    def __post_init__(self) -> None:
+        # The data order has its own generator (seeded from the run's seed) and is checkpointed.
+        self.generator.manual_seed(self.seed)
+        if self.predict is None:
+            network = self.network
+            self.predict = network if self.outputs_probabilities else _softmax_of(network)
+
+    def batches(self, split: str, *, shuffle: bool = False) -> TensorBatches:
+        """Batches of a split on the trainer's device (shuffled by the run's own generator)."""
+        x, y = self.data.split(split)
+        device = self.trainer.device
+        return TensorBatches(
+            (x.to(device), y.to(device)),
+            self.batch_size,
+            shuffle=shuffle,
+            generator=self.generator if shuffle else None,
+        )
+
+    @torch.inference_mode()
+    def probabilities(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """Class probabilities for ``x`` (on the CPU), computed in eval mode."""
+        self.network.eval()
+        device = self.trainer.device
+        parts = [
+            self.predict(x[i : i + batch_size].to(device)).float().cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+        return torch.cat(parts)
+
+
+def _softmax_of(network: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    def predict(x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(network(x), dim=-1)
+
+    return predict
+
+
+def flip_averaged(network: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Test-time augmentation: the mean of the softmax over the image and its mirror image.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+        >>> flip_averaged(net)(torch.rand(2, 2, 2, 1)).sum(-1)
+        tensor([1.0000, 1.0000])
+    """
+
+    def predict(x: torch.Tensor) -> torch.Tensor:  # x: (N, H, W, C); flip the width axis
+        return (torch.softmax(network(x), -1) + torch.softmax(network(x.flip(2)), -1)) / 2
+
+    return predict

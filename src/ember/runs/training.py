@@ -1,0 +1,196 @@
+"""Train a recipe as a run, resume a stopped one, and evaluate a run's network.
+
+``train`` and ``resume`` share one path: seed, build the recipe's experiment, attach the run's
+callbacks (metrics log, checkpoints, TensorBoard), fit from the checkpoint's epoch, evaluate on
+the test split, write the report. A resumed run restores every random number generator, so it
+ends bit for bit where the uninterrupted run would have.
+
+Example (a tiny run; ``ember train`` does the same from the command line):
+    >>> import tempfile, pathlib
+    >>> from ember import recipes
+    >>> from ember.runs import training
+    >>> recipe = recipes.get("fashion-mlp")
+    >>> config = recipe.config(epochs=1, train_samples=600, hidden_units=8)
+    >>> run = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> result = training.train(recipe, config, out=run, verbose=0)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ember.callbacks import TensorBoard
+from ember.errors import RunError
+from ember.recipes import Recipe
+from ember.recipes.experiment import Experiment
+from ember.runs import metrics_log, rundir
+from ember.runs.checkpoint import Checkpoint, load_checkpoint
+from ember.runs.evaluation import evaluate_split, save_evaluation
+from ember.runs.report import render_report
+from ember.runs.run_callbacks import Checkpointer, RunLog
+from ember.seeding import set_seed
+from ember.train.trainer import build_module
+
+
+@dataclass
+class RunResult:
+    """What a run ended with."""
+
+    run_dir: Path
+    epochs_done: int
+    epochs: int
+    interrupted: bool = False
+    last_epoch: dict[str, Any] = field(default_factory=dict)  # the last metrics.jsonl epoch line
+    test: dict[str, Any] | None = None  # test metrics, when the run finished
+    report: Path | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether every epoch ran."""
+        return self.epochs_done >= self.epochs and not self.interrupted
+
+
+def train(
+    recipe: Recipe,
+    config: Any,
+    *,
+    out: Path | None = None,
+    root: Path = Path("runs"),
+    verbose: int = 1,
+) -> RunResult:
+    """Start a new run of ``recipe`` with ``config`` in a new folder (``out`` or ``root/...``)."""
+    config = rundir.resolve_config(config)
+    rundir.check_new_run_dir(out)
+    # Build first: a bad setting or a missing dataset fails before anything is written.
+    set_seed(config.seed)
+    experiment = recipe.build(config)
+    run = rundir.new_run_dir(recipe.name, out, root)
+    rundir.write_config(run, recipe.name, config)
+    return _run(run, experiment, config, None, verbose)
+
+
+def resume(run_dir: Path, *, verbose: int = 1) -> RunResult:
+    """Continue ``run_dir`` from its last checkpoint (from the start if it has none yet)."""
+    run = rundir.check_run(run_dir)
+    recipe, config = rundir.read_config(run)
+    checkpoint = load_checkpoint(run)
+    if checkpoint is not None and checkpoint.epoch >= config.epochs:
+        if any(
+            r.get("kind") == "evaluation" for r in metrics_log.read(run / metrics_log.METRICS_FILE)
+        ):
+            raise RunError(
+                f"{run} already finished all {config.epochs} epochs; there is nothing to resume. "
+                f"Fix: look at it with `ember report {run}`, or start a longer run with "
+                f"`ember train {run / rundir.CONFIG_FILE} --epochs N`."
+            )
+    set_seed(config.seed)
+    return _run(run, recipe.build(config), config, checkpoint, verbose)
+
+
+def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Checkpoint]:
+    """Rebuild a run's experiment with the weights of its ``last`` (or ``best``) checkpoint."""
+    run = rundir.check_run(run_dir)
+    recipe, config = rundir.read_config(run)
+    checkpoint = load_checkpoint(run, which)
+    if checkpoint is None:
+        raise RunError(
+            f"{run} has no {which} checkpoint yet (it stopped before its first epoch ended). "
+            f"Fix: continue it with `ember resume {run}`."
+        )
+    set_seed(config.seed)
+    experiment = recipe.build(config)
+    network = experiment.network.to(experiment.trainer.device)
+    build_module(network, experiment.data.train[0][:2].to(experiment.trainer.device))
+    from ember.saving import check_compatible
+
+    check_compatible(network.state_dict(), checkpoint.weights, checkpoint.path)
+    network.load_state_dict(checkpoint.weights)
+    return experiment, checkpoint
+
+
+def evaluate(run_dir: Path, split: str = "test", which: str = "last") -> dict[str, Any]:
+    """Evaluate a run's ``which`` checkpoint on ``split``; log it and save the details."""
+    experiment, checkpoint = load_experiment(run_dir, which)
+    return _evaluate(Path(run_dir), experiment, split, checkpoint.epoch, which)
+
+
+# -- the shared path ----------------------------------------------------------------------------
+def _run(
+    run: Path, experiment: Experiment, config: Any, checkpoint: Checkpoint | None, verbose: int
+) -> RunResult:
+    """Fit from the checkpoint's epoch (``experiment`` was just built after seeding)."""
+    trainer = experiment.trainer
+    trainer.epochs = config.epochs
+    start_epoch = 0 if checkpoint is None else checkpoint.epoch
+    log_path = run / metrics_log.METRICS_FILE
+    metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
+    has_val = experiment.data.val is not None
+    checkpointer = Checkpointer(
+        run,
+        experiment.generator,
+        monitor="val_accuracy" if has_val else "accuracy",
+        resume_from=checkpoint,
+    )
+    callbacks = [RunLog(log_path), checkpointer, TensorBoard(run / "tensorboard")]
+    trainer.callbacks = [*trainer.callbacks, *callbacks]
+    interrupted = False
+    try:
+        with _stop_on_ctrl_c(checkpointer, verbose):
+            trainer.fit(
+                experiment.batches("train", shuffle=True),
+                experiment.batches("val") if has_val else None,
+                verbose=verbose,
+                initial_epoch=start_epoch,
+            )
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        trainer.callbacks = trainer.callbacks[: -len(callbacks)]
+    epochs = metrics_log.epochs(log_path)
+    done = epochs[-1]["epoch"] if epochs else 0
+    interrupted = interrupted or checkpointer.stop_requested
+    result = RunResult(run, done, config.epochs, interrupted, epochs[-1] if epochs else {})
+    if done >= config.epochs and not interrupted:
+        result.test = _evaluate(run, experiment, "test", done, "last")
+    result.report = render_report(run)
+    return result
+
+
+def _evaluate(
+    run: Path, experiment: Experiment, split: str, epoch: int, which: str
+) -> dict[str, Any]:
+    metrics, probabilities = evaluate_split(experiment, split)
+    save_evaluation(run, split, experiment, probabilities)
+    record = {"kind": "evaluation", "split": split, "epoch": epoch, "checkpoint": which, **metrics}
+    metrics_log.append(run / metrics_log.METRICS_FILE, record)
+    return metrics
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(checkpointer: Checkpointer, verbose: int) -> Iterator[None]:
+    """First Ctrl-C: finish the epoch, checkpoint, stop. Second Ctrl-C: stop now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        if checkpointer.stop_requested:
+            raise KeyboardInterrupt
+        checkpointer.stop_requested = True
+        if verbose:
+            print(
+                "\nStopping after this epoch's checkpoint (press Ctrl-C again to stop now; "
+                "the last checkpoint is kept)."
+            )
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

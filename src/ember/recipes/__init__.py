@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from ember.errors import UnknownNameError
-from ember.recipes import fashion_cnn, fashion_mlp
+from ember.recipes import fashion_cnn, fashion_mlp, fashion_resnet
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
 
 
@@ -58,6 +58,12 @@ RECIPES: dict[str, Recipe] = {
             "fashion-cnn",
             "the seed's 3-convolution CNN, adapted to 28x28x1, on Fashion-MNIST",
             fashion_cnn,
+        ),
+        Recipe(
+            "fashion-resnet",
+            "our fast recipe: small residual CNN, batch norm, augmentation, one-cycle, label "
+            "smoothing, test-time flip",
+            fashion_resnet,
         ),
         Recipe(
             "mnist-mlp",

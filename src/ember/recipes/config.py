@@ -1,8 +1,10 @@
 """Typed recipe configs: one dataclass per recipe, overridden from ``--set key=value`` or YAML.
 
 A recipe's settings live in a ``@dataclass`` with one comment per field (nanoGPT style). This module
-reads those comments, applies command-line overrides and YAML files with type checks, and writes a
-run's config back out as YAML that ``ember train`` can run again.
+reads those comments and applies command-line overrides and mappings read from YAML, checking each
+value against its field's type (:mod:`ember.recipes.config_types`). Reading and writing the YAML
+files themselves is :mod:`ember.recipes.config_yaml`'s job; its ``load_yaml`` and ``to_yaml`` are
+re-exported here.
 
 Example:
     >>> config = apply_overrides(RecipeConfig(), ["epochs=3", "device=cpu"])
@@ -18,19 +20,13 @@ import dataclasses
 import difflib
 import inspect
 import io
-import math
-import os
 import textwrap
 import tokenize
-import types
-import typing
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
-
-import yaml
+from typing import Any, TypeVar
 
 from ember.errors import ConfigError
+from ember.recipes.config_types import _convert_field, _parse_text, _type_hints
 
 ConfigT = TypeVar("ConfigT")
 
@@ -222,22 +218,6 @@ def _field_default(field: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
-def _type_hints(cls: type) -> dict[str, Any]:
-    """Field types with string annotations (``from __future__ import annotations``) resolved."""
-    try:
-        return typing.get_type_hints(cls)
-    except Exception:  # a name only imported under TYPE_CHECKING, say: leave such fields unchecked
-        return {field.name: field.type for field in dataclasses.fields(cls)}
-
-
-def _parse_text(text: str) -> Any:
-    """A ``--set`` value as YAML reads it (``3`` -> 3, ``[1, 2]`` -> [1, 2]); bad YAML stays text."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text.strip()
-
-
 def _for_recipe(cls: type, recipe: str | None) -> str:
     return f" for recipe {recipe}" if recipe else f" for {cls.__name__}"
 
@@ -264,334 +244,6 @@ def _missing_equals_message(pair: str, config: Any, fields: Mapping[str, Any]) -
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Type checks
-# ---------------------------------------------------------------------------------------------
-
-
-class _Mismatch(Exception):
-    """A value does not fit a type; the caller turns this into a ConfigError naming the field."""
-
-
-def _convert_field(
-    name: str,
-    value: Any,
-    *,
-    raw: str | None,
-    annotation: Any,
-    where: str,
-    recipe: str | None,
-    fix: str,
-) -> Any:
-    try:
-        return _convert(value, annotation, raw)
-    except _Mismatch:
-        received = repr(raw) if raw is not None else repr(value)
-        of_recipe = f" of recipe {recipe}" if recipe else ""
-        raise ConfigError(
-            f"{where}: field {name!r}{of_recipe} expects {_describe(annotation)}, "
-            f"received {received}. {fix}"
-        ) from None
-
-
-def _convert(value: Any, annotation: Any, raw: str | None) -> Any:
-    """``value`` checked against ``annotation`` and converted (``"3"`` -> 3 for ``int``).
-
-    ``raw`` is the text typed after ``--set key=`` (None for values from a mapping): a ``str`` field
-    keeps it as typed, so ``--set run_name=2024`` is the string ``"2024"``, not an integer.
-    """
-    origin = typing.get_origin(annotation)
-    arguments = typing.get_args(annotation)
-    if annotation is Any or isinstance(annotation, (str, typing.ForwardRef)):
-        return value  # unresolvable annotation: nothing to check against
-    if origin is Literal:
-        return _convert_literal(value, arguments, raw)
-    if origin is Union or origin is types.UnionType:
-        return _convert_union(value, arguments, raw)
-    if origin in (tuple, list) or annotation in (tuple, list):
-        return _convert_sequence(value, origin or annotation, arguments, raw)
-    if annotation is bool:
-        return _convert_bool(value)
-    if annotation is int:
-        return _convert_int(value)
-    if annotation is float:
-        return _convert_float(value)
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        if raw is not None:
-            return raw  # YAML read "on" as True or "1:30" as 90; the user typed a string
-        raise _Mismatch
-    if isinstance(annotation, type) and not isinstance(value, annotation):
-        raise _Mismatch
-    return value
-
-
-def _convert_literal(value: Any, choices: tuple[Any, ...], raw: str | None) -> Any:
-    for choice in choices:
-        if type(value) is type(choice) and value == choice:
-            return choice
-        if raw is not None and raw == str(choice):
-            return choice
-    raise _Mismatch
-
-
-def _convert_union(value: Any, members: tuple[Any, ...], raw: str | None) -> Any:
-    if type(None) in members and (
-        value is None or (isinstance(value, str) and value.lower() == "none")
-    ):
-        return None
-    for member in members:
-        if member is type(None):
-            continue
-        try:
-            return _convert(value, member, raw)
-        except _Mismatch:
-            pass
-    raise _Mismatch
-
-
-def _convert_sequence(
-    value: Any, container: type, arguments: tuple[Any, ...], raw: str | None
-) -> Any:
-    variadic = container is list or not arguments or (len(arguments) == 2 and arguments[1] is ...)
-    if isinstance(value, str):  # "32,64" from --set, or a quoted YAML string
-        text = value.strip()
-        pieces = [piece.strip() for piece in text.split(",")] if text else []
-        items, raws = [_parse_text(piece) for piece in pieces], pieces
-    elif isinstance(value, (list, tuple)):
-        items, raws = list(value), [None] * len(value)
-    elif value is not None and variadic:  # widths=32 -> (32,)
-        items, raws = [value], [raw]
-    else:
-        raise _Mismatch
-    if not arguments:
-        item_types = [Any] * len(items)
-    elif variadic:
-        item_types = [arguments[0]] * len(items)
-    else:
-        if len(items) != len(arguments):
-            raise _Mismatch
-        item_types = list(arguments)
-    converted = [
-        _convert(item, item_type, item_raw)
-        for item, item_type, item_raw in zip(items, item_types, raws)
-    ]
-    return tuple(converted) if container is tuple else converted
-
-
-def _convert_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("true", "yes", "on", "1"):
-            return True
-        if text in ("false", "no", "off", "0"):
-            return False
-    raise _Mismatch
-
-
-def _convert_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise _Mismatch  # True is an int to Python, never a sensible epoch count
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            try:
-                value = float(value)  # "1e4" (YAML reads it as a string)
-            except ValueError:
-                raise _Mismatch from None
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    raise _Mismatch
-
-
-def _convert_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise _Mismatch
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):  # "1e-3": YAML 1.1 wants a dot in floats, so reads it as a string
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise _Mismatch from None
-    raise _Mismatch
-
-
-_DESCRIPTIONS = {
-    int: "an integer",
-    float: "a float",
-    bool: "a boolean (true or false)",
-    str: "a string",
-}
-_PLURALS = {int: "integers", float: "floats", bool: "booleans (true or false)", str: "strings"}
-
-
-def _describe(annotation: Any) -> str:
-    """What a type expects, in words: ``int | None`` -> "an integer or none"."""
-    origin = typing.get_origin(annotation)
-    arguments = typing.get_args(annotation)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(choice) for choice in arguments)
-    if origin is Union or origin is types.UnionType:
-        return " or ".join("none" if a is type(None) else _describe(a) for a in arguments)
-    if origin in (tuple, list) or annotation in (tuple, list):
-        if not arguments:
-            return "a list"
-        if origin is list or (len(arguments) == 2 and arguments[1] is ...):
-            items = _PLURALS.get(arguments[0], f"{_describe(arguments[0])} values")
-            return f"a list of {items}"
-        items = ", ".join(_describe(argument) for argument in arguments)
-        return f"a list of {len(arguments)} values ({items})"
-    if annotation in _DESCRIPTIONS:
-        return _DESCRIPTIONS[annotation]
-    return getattr(annotation, "__name__", None) or str(annotation)
-
-
-# ---------------------------------------------------------------------------------------------
-# YAML files
-# ---------------------------------------------------------------------------------------------
-
-
-def load_yaml(path: str | os.PathLike[str]) -> tuple[str | None, dict[str, Any]]:
-    """Read a run config file: ``(recipe name from its "recipe" key or None, the other fields)``.
-
-    The ``versions`` key (written by :func:`to_yaml` for the record) is dropped. An empty file
-    gives ``(None, {})``.
-
-    Example:
-        >>> import pathlib, tempfile
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = pathlib.Path(folder) / "run.yaml"
-        ...     _ = path.write_text("recipe: fashion-mlp\\nepochs: 3\\n")
-        ...     load_yaml(path)
-        ('fashion-mlp', {'epochs': 3})
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(
-            f"config path {str(path)!r} is a directory, expected a YAML file. Pass the path of a "
-            f"config file, e.g. {str(path / 'config.yaml')!r}."
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"config file {str(path)!r} does not exist. Check the path (relative paths start "
-            f"from the current directory, {os.getcwd()!r})."
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"config file {str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}). "
-            f"Save it as UTF-8 YAML."
-        ) from None
-    except OSError as error:
-        raise ConfigError(
-            f"could not read config file {str(path)!r}: {error.strerror or error}. Check that the "
-            f"file is readable by you (its permissions)."
-        ) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(
-            f"config file {str(path)!r} is not valid YAML: {_yaml_problem(error)}. Fix the syntax "
-            f"there; each setting is one `key: value` line, e.g. `epochs: 5`."
-        ) from None
-    if document is None:
-        return None, {}
-    if not isinstance(document, dict):
-        raise ConfigError(
-            f"config file {str(path)!r} must hold a mapping of `key: value` lines at its top "
-            f"level, received {type(document).__name__} {_short_repr(document)}. Write one "
-            f"`key: value` per line, e.g. `epochs: 5`."
-        )
-    fields = dict(document)
-    fields.pop("versions", None)
-    recipe = fields.pop("recipe", None)
-    if recipe is not None and not isinstance(recipe, str):
-        raise ConfigError(
-            f"config file {str(path)!r}: 'recipe' must be a recipe name (a string), received "
-            f"{recipe!r}. Write e.g. `recipe: fashion-mlp`."
-        )
-    return recipe, fields
-
-
-def to_yaml(config: Any, recipe: str, versions: Mapping[str, str]) -> str:
-    """A YAML run config: header, ``recipe``, every field with its comment above it, ``versions``.
-
-    Tuples are written as YAML lists; :func:`load_yaml` plus :func:`from_mapping` read it back
-    to an equal config.
-
-    Example:
-        >>> print(to_yaml(RecipeConfig(epochs=3), "fashion-mlp", {"ember": "0.1.0"}), end="")
-        # ember run config — run it again with: ember train <this file>
-        recipe: fashion-mlp
-        # seeds every random number generator; same seed, same machine -> same run
-        seed: 0
-        # "auto", "cpu", "cuda", "cuda:1", ...
-        device: auto
-        # passes over the training data
-        epochs: 3
-        # samples per training step
-        batch_size: 32
-        versions:
-          ember: 0.1.0
-    """
-    if not dataclasses.is_dataclass(config) or isinstance(config, type):
-        raise TypeError(f"expected a config dataclass instance, received {config!r}")
-    comments = field_comments(type(config))
-    lines = [
-        "# ember run config — run it again with: ember train <this file>",
-        _dump({"recipe": recipe}, "recipe"),
-    ]
-    for name in _init_fields(type(config)):
-        if comments.get(name):
-            lines.append(f"# {comments[name]}")
-        lines.append(_dump({name: _plain(getattr(config, name))}, name))
-    if versions:
-        lines.append("versions:")
-        lines.extend(
-            "  " + _dump({str(package): str(version)}, "versions")
-            for package, version in versions.items()
-        )
-    else:
-        lines.append("versions: {}")
-    return "\n".join(lines) + "\n"
-
-
-def _dump(entry: dict[str, Any], name: str) -> str:
-    """One ``key: value`` YAML line; lists in flow style (``widths: [32, 64]``)."""
-    ((key, value),) = entry.items()
-    try:
-        return f"{_flow(key)}: {_flow(value)}"
-    except yaml.YAMLError as error:
-        raise ConfigError(
-            f"config field {name!r} holds {_short_repr(value)}, which YAML cannot store "
-            f"({error}). Use a number, string, boolean, None or a list of those."
-        ) from None
-
-
-def _flow(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=2**31)
-    return text.removesuffix("\n").removesuffix("\n...")
-
-
-def _plain(value: Any) -> Any:
-    """Tuples (which ``safe_dump`` refuses) as lists, recursively."""
-    if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
 def _as_set_text(value: Any) -> str:
     """How ``value`` is typed after ``--set key=``: ``(32, 64)`` -> ``32,64``, None -> ``none``."""
     if value is None:
@@ -603,21 +255,15 @@ def _as_set_text(value: Any) -> str:
     return str(value)
 
 
-def _as_yaml_text(name: str, value: Any) -> str:
-    try:
-        return _dump({name: _plain(value)}, name)
-    except ConfigError:
-        return f"{name}: {value!r}"
+# Last, because config_yaml imports field_comments from this module: by the time it does, every
+# name above exists. Re-exported so callers import all config helpers from one place.
+from ember.recipes.config_yaml import _as_yaml_text, load_yaml, to_yaml  # noqa: E402
 
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-    mark = getattr(error, "problem_mark", None)
-    if mark is not None:
-        problem += f" at line {mark.line + 1}, column {mark.column + 1}"
-    return problem
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+__all__ = [
+    "RecipeConfig",
+    "apply_overrides",
+    "field_comments",
+    "from_mapping",
+    "load_yaml",
+    "to_yaml",
+]

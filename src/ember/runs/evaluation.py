@@ -1,5 +1,8 @@
 """Evaluate a run's network on a split: metrics for ``metrics.jsonl``, details for the report.
 
+:func:`classification_metrics` gives the macro scores logged for a split, and
+:func:`classification_scores` the per-class scores, ROC curves and confusion matrix of the report.
+
 ``evaluation/<split>.safetensors`` holds the class probabilities and labels of every image and
 the most confidently wrong images, which the report draws.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +19,11 @@ import torch
 from torchmetrics.functional.classification import (
     multiclass_accuracy,
     multiclass_auroc,
+    multiclass_confusion_matrix,
     multiclass_f1_score,
     multiclass_precision,
     multiclass_recall,
+    multiclass_roc,
 )
 
 from ember.recipes.experiment import Experiment
@@ -47,6 +53,42 @@ def classification_metrics(probabilities: torch.Tensor, labels: torch.Tensor) ->
         "recall": float(multiclass_recall(probabilities, labels, **arguments)),
         "f1": float(multiclass_f1_score(probabilities, labels, **arguments)),
         "roc_auc": float(multiclass_auroc(probabilities, labels, **arguments)),
+    }
+
+
+def classification_scores(probabilities: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """Per-class and macro scores of (N, C) probabilities against (N,) labels, via torchmetrics.
+
+    ROC-AUC is undefined for a class that is absent from ``labels``: it is NaN there and left
+    out of the macro mean.
+
+    Example:
+        >>> import torch
+        >>> scores = classification_scores(torch.eye(3)[[0, 1, 2, 2]], torch.tensor([0, 1, 2, 1]))
+        >>> scores["recall"].tolist(), scores["confusion_matrix"][1].tolist()
+        ([1.0, 0.5, 1.0], [0, 1, 1])
+    """
+    num_classes = probabilities.shape[1]
+    args = (probabilities.float(), labels.long(), num_classes)
+    support = torch.bincount(labels.long(), minlength=num_classes)
+    with warnings.catch_warnings():  # a class without positives: handled below
+        warnings.filterwarnings("ignore", message="No (positive|negative) samples in targets")
+        false_positive_rates, true_positive_rates, _ = multiclass_roc(*args)
+        auroc = multiclass_auroc(*args, average=None).double()
+    auroc[(support == 0) | (support == len(labels))] = float("nan")
+    return {
+        "precision": multiclass_precision(*args, average=None),
+        "recall": multiclass_recall(*args, average=None),
+        "f1": multiclass_f1_score(*args, average=None),
+        "support": support,
+        "accuracy": multiclass_accuracy(*args, average="micro").item(),
+        "precision (macro)": multiclass_precision(*args, average="macro").item(),
+        "recall (macro)": multiclass_recall(*args, average="macro").item(),
+        "F1 (macro)": multiclass_f1_score(*args, average="macro").item(),
+        "ROC-AUC (macro, one-vs-rest)": auroc.nanmean().item(),
+        "auroc": auroc,
+        "roc": (false_positive_rates, true_positive_rates),
+        "confusion_matrix": multiclass_confusion_matrix(*args),
     }
 
 

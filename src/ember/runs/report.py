@@ -2,8 +2,9 @@
 
 It reads what a run leaves behind: ``config.yaml``, ``metrics.jsonl`` and, once the run has been
 evaluated, ``evaluation/test.safetensors`` (test-set probabilities, labels and the most confidently
-wrong images). Per-class scores, the confusion matrix and ROC curves come from torchmetrics.
-The page has no script and no external link, so it opens offline and can be mailed as one file.
+wrong images). Per-class scores, the confusion matrix and ROC curves come from
+:func:`~ember.runs.evaluation.classification_scores` (torchmetrics). The page has no script
+and no external link, so it opens offline and can be mailed as one file.
 """
 
 from __future__ import annotations
@@ -12,25 +13,16 @@ import base64
 import html
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
 from safetensors import SafetensorError, safe_open
-from torchmetrics.functional.classification import (
-    multiclass_accuracy,
-    multiclass_auroc,
-    multiclass_confusion_matrix,
-    multiclass_f1_score,
-    multiclass_precision,
-    multiclass_recall,
-    multiclass_roc,
-)
 
 from ember.errors import DataError
 from ember.runs import metrics_log, plots
+from ember.runs.evaluation import classification_scores
 from ember.runs.rundir import CONFIG_FILE, check_run
 from ember.saving import atomic_path
 
@@ -98,42 +90,6 @@ def read_config(run_dir: str | os.PathLike) -> tuple[str, dict]:
     except yaml.YAMLError:
         config = None
     return text, config if isinstance(config, dict) else {}
-
-
-def classification_scores(probabilities: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
-    """Per-class and macro scores of (N, C) probabilities against (N,) labels, via torchmetrics.
-
-    ROC-AUC is undefined for a class that is absent from ``labels``: it is NaN there and left
-    out of the macro mean.
-
-    Example:
-        >>> import torch
-        >>> scores = classification_scores(torch.eye(3)[[0, 1, 2, 2]], torch.tensor([0, 1, 2, 1]))
-        >>> scores["recall"].tolist(), scores["confusion_matrix"][1].tolist()
-        ([1.0, 0.5, 1.0], [0, 1, 1])
-    """
-    num_classes = probabilities.shape[1]
-    args = (probabilities.float(), labels.long(), num_classes)
-    support = torch.bincount(labels.long(), minlength=num_classes)
-    with warnings.catch_warnings():  # a class without positives: handled below
-        warnings.filterwarnings("ignore", message="No (positive|negative) samples in targets")
-        false_positive_rates, true_positive_rates, _ = multiclass_roc(*args)
-        auroc = multiclass_auroc(*args, average=None).double()
-    auroc[(support == 0) | (support == len(labels))] = float("nan")
-    return {
-        "precision": multiclass_precision(*args, average=None),
-        "recall": multiclass_recall(*args, average=None),
-        "f1": multiclass_f1_score(*args, average=None),
-        "support": support,
-        "accuracy": multiclass_accuracy(*args, average="micro").item(),
-        "precision (macro)": multiclass_precision(*args, average="macro").item(),
-        "recall (macro)": multiclass_recall(*args, average="macro").item(),
-        "F1 (macro)": multiclass_f1_score(*args, average="macro").item(),
-        "ROC-AUC (macro, one-vs-rest)": auroc.nanmean().item(),
-        "auroc": auroc,
-        "roc": (false_positive_rates, true_positive_rates),
-        "confusion_matrix": multiclass_confusion_matrix(*args),
-    }
 
 
 def render_report(run_dir: str | os.PathLike) -> Path:

@@ -34,6 +34,7 @@ from ember.runs.checkpoint import Checkpoint, load_checkpoint
 from ember.runs.evaluation import evaluate_split, save_evaluation
 from ember.runs.report import render_report
 from ember.runs.run_callbacks import Checkpointer, RunLog
+from ember.saving import check_compatible
 from ember.seeding import set_seed
 from ember.train.trainer import build_module
 
@@ -107,8 +108,6 @@ def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Che
     experiment = recipe.build(config)
     network = experiment.network.to(experiment.trainer.device)
     build_module(network, experiment.data.train[0][:2].to(experiment.trainer.device))
-    from ember.saving import check_compatible
-
     check_compatible(network.state_dict(), checkpoint.weights, checkpoint.path)
     network.load_state_dict(checkpoint.weights)
     return experiment, checkpoint

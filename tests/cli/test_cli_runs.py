@@ -243,3 +243,10 @@ def test_debug_shows_the_traceback():
 def test_metrics_log_is_json_lines(run):
     for line in (run / "metrics.jsonl").read_text().splitlines():
         assert isinstance(json.loads(line), dict)
+
+
+def test_datasets_download_finds_installed_files_without_the_network(capsys):
+    assert main(["datasets", "download", "mnist"]) == 0
+    out = capsys.readouterr().out
+    found = [line for line in out.splitlines() if line.startswith("  ") and ": /" in line]
+    assert len(found) == 4 and "missing" not in out

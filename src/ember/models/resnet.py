@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ember.errors import ConfigError
+from ember.errors import ConfigError, ShapeError
 
 
 class BasicBlock(nn.Module):
@@ -86,6 +86,7 @@ class SmallResNet(nn.Module):
             )
         if not 0 <= dropout < 1:
             raise ConfigError(f"expected a number in [0, 1), received dropout={dropout!r}")
+        self.in_channels = in_channels
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, widths[0], 3, stem_stride, padding=1, bias=False),
             nn.BatchNorm2d(widths[0]),
@@ -108,6 +109,12 @@ class SmallResNet(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, H, W, C) -> (N, num_classes)
+        if x.ndim != 4 or x.shape[-1] != self.in_channels:
+            raise ShapeError(
+                f"SmallResNet expects channels-last images (N, H, W, {self.in_channels}), "
+                f"received shape {tuple(x.shape)}. Fix: for (N, C, H, W) data pass "
+                f"x.permute(0, 2, 3, 1); for (N, H, W) add a channel axis, x[..., None]."
+            )
         # A free view: channels-last data seen as (N, C, H, W), which torch runs as channels_last.
         x = x.permute(0, 3, 1, 2)  # (N, C, H, W)
         x = self.stem(x)  # (N, widths[0], H / stem_stride, W / stem_stride)

@@ -180,7 +180,7 @@ _NOT_METRICS = {"kind", "epoch", "step", "time", "learning_rate"}
 
 def _status(result: training.RunResult) -> str:
     if result.finished:
-        return f"finished {result.epochs} epochs"
+        return f"finished {result.epochs} epoch{'s' if result.epochs != 1 else ''}"
     return f"stopped after epoch {result.epochs_done} of {result.epochs}"
 
 

@@ -93,3 +93,38 @@ def test_eval_mode_is_deterministic():
 def test_bad_configuration_is_rejected(arguments, message):
     with pytest.raises(ConfigError, match=message):
         SmallResNet(**arguments)
+
+
+def test_stem_pool_and_flatten_head_give_the_documented_shapes_and_parameters():
+    # 28 -> stem pool 14 -> stride-2 stages 7 -> 4: the head sees 16 * 4 * 4 features.
+    net = SmallResNet(num_classes=10, widths=(8, 16, 16), stem_pool=True, head="flatten")
+    assert net.head.in_features == 16 * 4 * 4
+    features = net.blocks(net.stem(torch.rand(2, 1, 28, 28)))
+    assert features.shape == (2, 16, 4, 4)
+    assert net(torch.rand(2, 28, 28, 1)).shape == (2, 10)
+
+
+def test_flatten_head_matches_a_channels_first_reference():
+    torch.manual_seed(0)
+    net = SmallResNet(widths=(8, 16), stem_pool=True, head="flatten").eval()
+    x = torch.rand(3, 28, 28, 1)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), _channels_first_forward(net, x), atol=1e-5, rtol=1e-5)
+
+
+def test_flatten_head_rejects_another_image_size_with_the_fix():
+    net = SmallResNet(widths=(8,), head="flatten", image_size=28)
+    with pytest.raises(ShapeError, match=r"built for 28x28 images.*image_size=32"):
+        net(torch.rand(2, 32, 32, 1))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"head": "max"}, r"head='pool' or head='flatten'"),
+        ({"widths": (4,), "stem_pool": True, "image_size": 1}, r"to nothing"),
+    ],
+)
+def test_bad_head_options_are_rejected(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        SmallResNet(**kwargs)

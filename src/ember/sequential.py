@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ember.errors import ConfigError
-from ember.layers.base import Layer
+from ember.layers.base import Layer, reset_states
 from ember.model import Model, _device_of, _snake_case
 
 # The activations a following cross-entropy can absorb (see ``losses.logits_version``).
@@ -81,6 +81,9 @@ class Sequential(Model):
         return layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._makes_mask():
+            x, _ = self._masked(x, self.layers._modules.values())
+            return x
         for layer in self.layers:
             x = layer(x)
         return x
@@ -89,13 +92,40 @@ class Sequential(Model):
         """The output before the final softmax/sigmoid (so the loss can be computed stably)."""
         # Unpack the module dict: slicing a ModuleList builds a new ModuleList on every call.
         *body, last = self.layers._modules.values()
-        for layer in body:
-            x = layer(x)
+        mask = None
+        if self._makes_mask():
+            x, mask = self._masked(x, body)
+        else:
+            for layer in body:
+                x = layer(x)
+        if mask is not None and getattr(last, "uses_mask", False):
+            if not last.built:
+                last.build_from_input(x)
+            return last.call(x, mask=mask)
         if isinstance(last, Layer) and last.activation is not None:
             if not last.built:
                 last.build_from_input(x)
             return last.call(x)
         return x if type(last) in _FUSABLE else last(x)  # skip a bare nn.Softmax/nn.Sigmoid
+
+    def _makes_mask(self) -> bool:
+        # Checked per call (a few attribute reads) so that setting mask_zero later still counts.
+        return any(isinstance(m, Layer) and m.makes_mask() for m in self.layers._modules.values())
+
+    @staticmethod
+    def _masked(
+        x: torch.Tensor, layers: Iterable[nn.Module]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Run ``layers`` passing Keras masks along: see ``Layer.uses_mask``."""
+        mask = None
+        for layer in layers:
+            if mask is not None and getattr(layer, "uses_mask", False):
+                y = layer(x, mask=mask)
+            else:
+                y = layer(x)
+            mask = layer.compute_mask(x, mask) if isinstance(layer, Layer) else None
+            x = y
+        return x, mask
 
     def final_activation(self) -> str | None:
         if not len(self.layers):
@@ -141,3 +171,4 @@ class Sequential(Model):
         with torch.no_grad():
             self(torch.zeros(2, *input_shape, dtype=dtype, device=_device_of(self)))
         self.train(was_training)
+        reset_states(self)

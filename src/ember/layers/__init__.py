@@ -14,7 +14,9 @@ Example:
 """
 
 from ember.layers import initializers, regularizers
+from ember.layers.attention import KeyValueCache, MultiHeadAttention
 from ember.layers.base import Layer
+from ember.layers.bidirectional import Bidirectional
 from ember.layers.conv import Conv1D, Conv2D, Conv3D
 from ember.layers.conv_variants import Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from ember.layers.core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
@@ -39,6 +41,13 @@ from ember.layers.pooling import (
     MinPooling1D,
     MinPooling2D,
 )
+from ember.layers.position import (
+    PositionEmbedding,
+    SinusoidalPositionEmbedding,
+    TokenAndPositionEmbedding,
+)
+from ember.layers.recurrent import GRU, LSTM, SimpleRNN
+from ember.layers.transformer import TransformerDecoder, TransformerEncoder
 from ember.registry import Registry
 
 # Keras' short aliases.
@@ -57,6 +66,7 @@ __all__ = [
     "AvgPool2D",
     "AvgPool3D",
     "BatchNormalization",
+    "Bidirectional",
     "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
@@ -66,6 +76,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRU",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAveragePooling3D",
@@ -76,8 +87,10 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
+    "KeyValueCache",
     "LPPooling1D",
     "LPPooling2D",
+    "LSTM",
     "Layer",
     "LayerNormalization",
     "MaxPool1D",
@@ -88,8 +101,15 @@ __all__ = [
     "MaxPooling3D",
     "MinPooling1D",
     "MinPooling2D",
+    "MultiHeadAttention",
+    "PositionEmbedding",
     "Reshape",
     "SeparableConv2D",
+    "SimpleRNN",
+    "SinusoidalPositionEmbedding",
+    "TokenAndPositionEmbedding",
+    "TransformerDecoder",
+    "TransformerEncoder",
     "get",
     "initializers",
     "regularizers",

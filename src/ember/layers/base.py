@@ -35,6 +35,16 @@ class Layer(nn.Module):
     # What the layer takes as input when it comes first: floats, or token ids for an Embedding.
     input_dtype: torch.dtype = torch.float32
 
+    # -- masks (Keras' masking) -------------------------------------------------------------------
+    # A mask is a boolean (N, steps) tensor, True at real steps and False at padding. It starts
+    # at a layer whose ``makes_mask()`` is true (``Embedding(mask_zero=True)``); ``Sequential``
+    # then passes it as ``call(x, mask=mask)`` to layers with ``uses_mask`` (recurrent layers,
+    # attention, GlobalAveragePooling1D) and asks each layer for the next mask with
+    # ``compute_mask``. Per-step layers (Dense, Dropout, Activation, LayerNormalization) set
+    # ``keeps_mask`` and hand the mask on unchanged; any other layer drops it.
+    uses_mask: bool = False
+    keeps_mask: bool = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" not in cls.__dict__:
@@ -84,11 +94,21 @@ class Layer(nn.Module):
         """Penalty from ``kernel_regularizer``/``bias_regularizer``, or ``None`` if there is none."""
         return None
 
+    def makes_mask(self) -> bool:
+        """Whether this layer starts a mask (see ``compute_mask``); ``Embedding(mask_zero=True)``."""
+        return False
+
+    def compute_mask(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """The mask of this layer's output, given its input ``x`` and the input's ``mask``."""
+        return mask if self.keeps_mask else None
+
     # -- shared machinery ---------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         if not self.built:
             self.build_from_input(x)
-        y = self.call(x)
+        y = self.call(x, *args, **kwargs)  # extra arguments: e.g. mask= for a layer that uses one
         return y if self.activation is None else self.activation(y)
 
     def build_from_input(self, x: torch.Tensor) -> None:
@@ -114,6 +134,16 @@ class Layer(nn.Module):
     def extra_repr(self) -> str:
         shown = {k: v for k, v in self.get_config().items() if v is not None and k != "name"}
         return ", ".join(f"{k}={v!r}" for k, v in shown.items())
+
+
+def reset_states(module: nn.Module) -> None:
+    """Forget what stateful layers kept: after a dry run (building, shape checks), the first
+    real batch must not inherit the dry run's states, nor its batch size."""
+    for submodule in module.modules():
+        if getattr(submodule, "stateful", False) and callable(
+            getattr(submodule, "reset_states", None)
+        ):
+            submodule.reset_states()
 
 
 def _shape_matches(expected: tuple, received: tuple) -> bool:

@@ -77,6 +77,8 @@ class Dense(Layer):
         torch.Size([2, 7, 4])
     """
 
+    keeps_mask = True  # per-step: a padded step's mask carries through
+
     def __init__(
         self,
         units: int,
@@ -176,6 +178,8 @@ class Dropout(Layer):
         6.0
     """
 
+    keeps_mask = True  # per-step: a padded step's mask carries through
+
     def __init__(
         self, rate: float, input_shape: tuple[int, ...] | None = None, name: str | None = None
     ) -> None:
@@ -216,6 +220,8 @@ class Activation(Layer):
         >>> Activation("relu")(torch.tensor([[-1.0, 2.0]]))
         tensor([[0., 2.]])
     """
+
+    keeps_mask = True  # per-step: a padded step's mask carries through
 
     def __init__(
         self, activation: Any, input_shape: tuple[int, ...] | None = None, name: str | None = None
@@ -277,7 +283,12 @@ class Embedding(Layer):
     def regularization_loss(self) -> torch.Tensor | None:
         return _regularization((self.embeddings_regularizer, self.weight))
 
-    def compute_mask(self, x: torch.Tensor) -> torch.Tensor | None:
+    def makes_mask(self) -> bool:
+        return self.mask_zero
+
+    def compute_mask(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
         """``x != 0`` when ``mask_zero`` is set (id 0 is padding), else ``None``."""
         return x != 0 if self.mask_zero else None
 

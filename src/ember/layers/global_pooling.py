@@ -104,9 +104,13 @@ class GlobalMaxPooling3D(Layer):
 
 # -- GlobalAveragePooling1D/2D/3D --------------------------------------------------------------
 class GlobalAveragePooling1D(Layer):
-    """Mean over all steps: ``(N, steps, C) -> (N, C)``. Example: ``GlobalAveragePooling1D()``."""
+    """Mean over all steps: ``(N, steps, C) -> (N, C)``. Example: ``GlobalAveragePooling1D()``.
+
+    Given a mask (from ``Embedding(mask_zero=True)``), the mean is over the real steps only.
+    """
 
     rank = 1
+    uses_mask = True
 
     def __init__(
         self,
@@ -121,8 +125,15 @@ class GlobalAveragePooling1D(Layer):
     def build(self, input_shape: tuple[int, ...]) -> None:
         _expect_rank(self, input_shape)
 
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(_spatial_dims(self), keepdim=self.keepdims)
+    def call(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return x.mean(_spatial_dims(self), keepdim=self.keepdims)
+        # The mean over real steps only (Keras): padded steps never change the result.
+        step_axis = _spatial_dims(self)[0]
+        weights = mask.to(x.dtype).unsqueeze(-1 if self.channels_last else 1)  # (N, T, 1)
+        total = (x * weights).sum(step_axis, keepdim=self.keepdims)
+        count = weights.sum(step_axis, keepdim=self.keepdims).clamp_min(1.0)
+        return total / count
 
 
 class GlobalAveragePooling2D(Layer):

@@ -120,6 +120,8 @@ class LayerNormalization(Layer):
         torch.Size([2, 10, 32])
     """
 
+    keeps_mask = True  # per-step: a padded step's mask carries through
+
     def __init__(
         self,
         axis: int | tuple[int, ...] = -1,

@@ -15,7 +15,7 @@ from torch import nn
 
 from ember import losses as loss_registry
 from ember.errors import ShapeError
-from ember.layers.base import Layer, _shape_matches
+from ember.layers.base import Layer, _shape_matches, reset_states
 from ember.metrics import MetricSet
 
 Batch = tuple[torch.Tensor, ...]
@@ -91,6 +91,7 @@ class Supervised:
             ) from error
         finally:
             self.module.train(was_training)
+            reset_states(self.module)
         num_outputs = outputs.shape[-1] if outputs.ndim > 1 else 1
         if len(example) > 1:
             loss_registry.validate_targets(self.loss, example[1], num_outputs)

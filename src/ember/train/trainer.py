@@ -17,7 +17,7 @@ from torch import nn
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
 from ember.errors import ConfigError, DataError
-from ember.layers.base import Layer
+from ember.layers.base import Layer, reset_states
 from ember.train.callback import HOOKS, Callback, Logs, overrides
 from ember.train.history import History
 from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
@@ -357,3 +357,4 @@ def build_module(module: nn.Module, example: torch.Tensor) -> None:
         module(example[:2])
     finally:
         module.train(was_training)
+        reset_states(module)

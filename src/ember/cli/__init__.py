@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "resume": commands.resume,
         "evaluate": commands.evaluate,
         "predict": commands.predict,
+        "generate": commands.generate,
         "report": commands.report,
         "compare": commands.compare,
         "lr-find": commands.lr_find,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,26 @@ def predict(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def generate(args: argparse.Namespace, console: Console) -> int:
+    """``ember generate``."""
+    from ember.cli.generate import generate_text, print_generation
+
+    pieces = generate_text(
+        args.run,
+        args.prompt,
+        args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+        use_cache=not args.no_cache,
+    )
+    first = next(pieces, "")  # errors (bad prompt, not a text run) before anything is printed
+    print_generation(itertools.chain([first], pieces), args.prompt)
+    return 0
+
+
 def report(args: argparse.Namespace, console: Console) -> int:
     """``ember report``."""
     path = render_report(training.rundir.check_run(args.run))
@@ -160,7 +181,11 @@ def _finish(result: training.RunResult, console: Console) -> int:
     for column in ("train", "validation", "test"):
         table.add_column(column, justify="right")
     last = result.last_epoch
-    names = [k for k in last if not k.startswith("val_") and k not in _NOT_METRICS]
+    names = [
+        k
+        for k, v in last.items()
+        if not k.startswith("val_") and k not in _NOT_METRICS and not isinstance(v, str)
+    ]
     for name in names + [k for k in (result.test or {}) if k not in names and k != "time"]:
         table.add_row(
             name,
@@ -169,6 +194,8 @@ def _finish(result: training.RunResult, console: Console) -> int:
             _number((result.test or {}).get(name)),
         )
     console.print(table)
+    if isinstance(last.get("sample"), str):  # a language model's last sample
+        console.print(f"sample: {last['sample']}", markup=False, highlight=False)
     console.print(f"report: {result.report}")
     if not result.finished:
         console.print(f"continue with: ember resume {result.run_dir}")

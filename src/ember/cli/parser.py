@@ -12,6 +12,7 @@ ember: train, evaluate and explain deep-learning models from recipes.
   ember train fashion-mlp                train a recipe; writes runs/fashion-mlp-<time>/
   ember resume runs/fashion-mlp-...      continue a stopped or killed run exactly
   ember report RUN | evaluate RUN | predict RUN image.png | compare RUN RUN ...
+  ember generate RUN --prompt "Call me"  continue a text with a language-model run
 """
 
 
@@ -53,6 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--resize", action="store_true", help="resize and convert images to what the model expects"
     )
     _checkpoint(predict)
+
+    generate = commands.add_parser(
+        "generate", help="continue a prompt with a language-model run (textgen-*)"
+    )
+    generate.add_argument("run", type=Path, metavar="RUN")
+    generate.add_argument("--prompt", required=True, help='the text to continue, e.g. "Call me"')
+    generate.add_argument("--length", type=int, default=400, help="tokens to generate (400)")
+    generate.add_argument(
+        "--temperature", type=float, default=0.8, help="0 = most likely token; 1 = as learned"
+    )
+    generate.add_argument("--top-k", type=int, help="sample from the k most likely tokens only")
+    generate.add_argument("--top-p", type=float, help="sample from the smallest set with mass p")
+    generate.add_argument("--seed", type=int, help="the same seed gives the same text")
+    generate.add_argument(
+        "--no-cache", action="store_true", help="recompute the whole context for every token"
+    )
+    _checkpoint(generate)
 
     report = commands.add_parser("report", help="render a run's report.html again")
     report.add_argument("run", type=Path, metavar="RUN")

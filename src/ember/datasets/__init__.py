@@ -5,6 +5,10 @@ Each dataset module has ``load_data()``, ``class_names`` and a one-line ``DESCRI
 cache (``~/.cache/ember/datasets``) and ``/usr/share/datasets``, and downloaded when missing (see
 :mod:`ember.datasets.cache`).
 
+Text corpora and a time series are functions returning the raw data, found or fetched the same
+way: ``moby_dick()``, ``jane_austen()`` (or ``jane_austen_books()``), ``rotten_tomatoes()`` and
+``sunspots()``.
+
 Example:
     >>> from ember import datasets
     >>> (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist.load_data()
@@ -21,6 +25,10 @@ from types import ModuleType
 from ember.datasets import cifar10, fashion_mnist, mnist
 from ember.datasets.cache import FileInfo, data_home, find_or_download
 from ember.datasets.idx import read_idx
+from ember.datasets.jane_austen import jane_austen, jane_austen_books
+from ember.datasets.moby_dick import moby_dick
+from ember.datasets.rotten_tomatoes import LabelledTexts, rotten_tomatoes
+from ember.datasets.sunspots import sunspots
 
 # name -> module with load_data(), class_names and DESCRIPTION (for `ember list`).
 DATASETS: dict[str, ModuleType] = {
@@ -32,10 +40,16 @@ DATASETS: dict[str, ModuleType] = {
 __all__ = [
     "DATASETS",
     "FileInfo",
+    "LabelledTexts",
     "cifar10",
     "data_home",
     "fashion_mnist",
     "find_or_download",
+    "jane_austen",
+    "jane_austen_books",
     "mnist",
+    "moby_dick",
     "read_idx",
+    "rotten_tomatoes",
+    "sunspots",
 ]

@@ -4,6 +4,7 @@
 """
 
 from ember.model import Model
+from ember.models.language_models import RecurrentLanguageModel, TransformerLanguageModel
 from ember.models.perceptron import Perceptron
 from ember.models.resnet import SmallResNet
 from ember.sequential import Sequential
@@ -14,6 +15,17 @@ DESCRIPTIONS: dict[str, str] = {
     "Model": "wraps any torch.nn.Module with the same fit/evaluate/predict",
     "Perceptron": "Rosenblatt's perceptron learning rule, a task on the same engine",
     "SmallResNet": "a small residual CNN with batch norm for 28x28 images (fashion-resnet)",
+    "RecurrentLanguageModel": "embedding, SimpleRNN/LSTM/GRU layers, next-token logits (textgen-*)",
+    "TransformerLanguageModel": "a small GPT: causal transformer blocks with a key/value cache",
 }
 
-__all__ = ["DESCRIPTIONS", "Model", "Perceptron", "Sequential", "SmallResNet", "load_model"]
+__all__ = [
+    "DESCRIPTIONS",
+    "Model",
+    "Perceptron",
+    "RecurrentLanguageModel",
+    "Sequential",
+    "SmallResNet",
+    "TransformerLanguageModel",
+    "load_model",
+]

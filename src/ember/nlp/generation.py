@@ -39,6 +39,7 @@ def generate(
     seed: int | None = None,
     use_cache: bool = True,
     context: int | None = None,
+    suppress: Sequence[int] = (),
 ) -> Iterator[int]:
     """Yield ``length`` new token ids after ``prompt``, one at a time.
 
@@ -52,6 +53,7 @@ def generate(
         context: the most tokens the network sees at once (its sequence length); older
             tokens are dropped from the window. ``None``: the network's ``context`` attribute,
             else unlimited.
+        suppress: token ids never to generate (a tokenizer's padding id, say).
     """
     check_sampling(temperature, top_k, top_p)
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
@@ -74,12 +76,15 @@ def generate(
             history = history[-context:]
         step = getattr(network, "generation_step", None) if use_cache else None
         state: Any = None
+        banned = torch.as_tensor(list(suppress), dtype=torch.long, device=device)
         window = history[None]  # (1, t): the first call sees the whole prompt
         for _ in range(length):
             if step is not None:
                 logits, state = step(window, state)  # (1, V)
             else:
                 logits = network(window)[:, -1]  # (1, V): recompute the whole window
+            if suppress:
+                logits = logits.index_fill(-1, banned, float("-inf"))
             token = sample_next(
                 logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
             )  # (1,)

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from ember.errors import UnknownNameError
-from ember.recipes import fashion_cnn, fashion_mlp, fashion_resnet
+from ember.recipes import fashion_cnn, fashion_mlp, fashion_resnet, textgen
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
 
 
@@ -76,6 +76,30 @@ RECIPES: dict[str, Recipe] = {
             "the seed's 3-convolution CNN on MNIST digits",
             fashion_cnn,
             {"dataset": "mnist", "epochs": 12, "flip": False, "crop_padding": 0},
+        ),
+        Recipe(
+            "textgen-rnn",
+            "character language model on Moby-Dick with a plain RNN: the vanishing-gradient lesson",
+            textgen,
+            {"model": "rnn"},
+        ),
+        Recipe(
+            "textgen-lstm",
+            "character language model on Moby-Dick with an LSTM; ember generate writes like it",
+            textgen,
+            {"model": "lstm"},
+        ),
+        Recipe(
+            "textgen-gru",
+            "character language model on Moby-Dick with a GRU",
+            textgen,
+            {"model": "gru"},
+        ),
+        Recipe(
+            "textgen-transformer",
+            "character language model on Moby-Dick with a small GPT (causal self-attention)",
+            textgen,
+            {"model": "transformer", "units": 128, "layers": 4},
         ),
     ]
 }

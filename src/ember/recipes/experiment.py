@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,14 +25,16 @@ Split = tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass
-class ImageData:
-    """Images as float32 ``(N, H, W, C)`` in [0, 1] with integer labels, split three ways."""
+class DataSplits:
+    """Inputs and targets split three ways: images ``(N, H, W, C)`` in [0, 1] with integer
+    labels (:func:`load_images`), or windows of token ids with the next ids
+    (:func:`ember.recipes.text_data.load_char_corpus`)."""
 
     train: Split
     val: Split | None
     test: Split
-    class_names: list[str]
-    input_shape: tuple[int, ...]  # per-sample (H, W, C)
+    class_names: list[str]  # for text: the vocabulary
+    input_shape: tuple[int, ...]  # per-sample: (H, W, C) or (T,)
 
     def split(self, name: str) -> Split:
         """``"train"``, ``"val"`` or ``"test"``."""
@@ -46,7 +50,7 @@ class ImageData:
 
 def load_images(
     dataset: str, *, validation_size: float, seed: int, train_samples: int | None = None
-) -> ImageData:
+) -> DataSplits:
     """Load a Keras-style image dataset, scale it to [0, 1], hold out a stratified validation part.
 
     ``train_samples`` keeps a stratified subset of the training images (quick tries and tests).
@@ -74,7 +78,10 @@ def load_images(
             x, y, test_size=validation_size, stratify=True, seed=seed
         )
         val = (x_val, y_val)
-    return ImageData((x, y), val, (x_test, y_test), list(module.class_names), tuple(x.shape[1:]))
+    return DataSplits((x, y), val, (x_test, y_test), list(module.class_names), tuple(x.shape[1:]))
+
+
+ImageData = DataSplits  # the name image recipes know it by
 
 
 def _images(array: np.ndarray) -> torch.Tensor:
@@ -89,18 +96,49 @@ class Experiment:
     ``predict`` maps a batch of inputs to class probabilities in eval mode (recipes may average
     over flips there); by default it is ``softmax(network(x))``, or ``network(x)`` when
     ``outputs_probabilities``.
+
+    ``evaluation`` says how a split is scored and which checkpoint is ``best``:
+    ``"classification"`` (accuracy, precision, recall, F1, ROC-AUC, confusion matrix; best by
+    accuracy) or ``"language_model"`` (the task's loss in nats and bits per token; best by loss).
+    ``tokenizer`` is saved with a text run, so that its network can be fed text later.
+
+    ``evaluator``, when given, replaces both: ``evaluator(experiment, split, out_dir)`` returns
+    the split's metrics (floats) and may write PNG plots into ``out_dir``, which the report shows
+    (a forecast against the truth, say). ``monitor`` then names the logged value for ``best``
+    (``"val_loss"`` unless set).
     """
 
     network: nn.Module
     trainer: Trainer
-    data: ImageData
+    data: Any
     batch_size: int
     seed: int
     predict: Callable[[torch.Tensor], torch.Tensor] | None = None
     outputs_probabilities: bool = False
     generator: torch.Generator = field(default_factory=torch.Generator)
+    evaluation: str = "classification"
+    tokenizer: Any = None
+    evaluator: Callable[[Any, str, Path], dict[str, float]] | None = None
+    best_by: str | None = None  # the logged metric (without val_) that picks the best checkpoint
+
+    @property
+    def monitor(self) -> str:
+        """The logged value that picks the ``best`` checkpoint."""
+        name = self.best_by
+        if name is None:
+            name = "accuracy" if self.evaluation == "classification" else "loss"
+        return f"val_{name}" if self.data.val is not None else name
 
     def __post_init__(self) -> None:
+        if self.evaluation not in ("classification", "language_model", "custom"):
+            raise ConfigError(
+                f"expected evaluation='classification', 'language_model' or 'custom', "
+                f"received evaluation={self.evaluation!r}"
+            )
+        if (self.evaluation == "custom") != (self.evaluator is not None):
+            raise ConfigError(
+                "evaluation='custom' and an evaluator go together. Fix: pass both, or neither."
+            )
         # The data order has its own generator (seeded from the run's seed) and is checkpointed.
         self.generator.manual_seed(self.seed)
         if self.predict is None:

@@ -10,6 +10,7 @@ the most confidently wrong images, which the report draws.
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from pathlib import Path
@@ -92,20 +93,39 @@ def classification_scores(probabilities: torch.Tensor, labels: torch.Tensor) -> 
     }
 
 
-def evaluate_split(experiment: Experiment, split: str) -> tuple[dict[str, Any], torch.Tensor]:
-    """Metrics (with the time taken) and class probabilities for ``split``."""
-    x, y = experiment.data.split(split)
+def evaluate_split(
+    experiment: Experiment, split: str, run_dir: Path | None = None
+) -> tuple[dict[str, Any], torch.Tensor | None]:
+    """Metrics (with the time taken) and, for classification, class probabilities for ``split``.
+
+    A language model's metrics are its task's: the loss in nats per token, bits per token,
+    next-token accuracy, and the perplexity ``exp(loss)``. A custom evaluator's are its own; its
+    plots go to ``run_dir/evaluation/<split>/``.
+    """
     start = time.perf_counter()
-    probabilities = experiment.probabilities(x)
-    metrics = classification_metrics(probabilities, y)
+    if experiment.evaluator is not None:
+        out_dir = Path(run_dir or ".") / "evaluation" / split
+        out_dir.mkdir(parents=True, exist_ok=True)
+        metrics = dict(experiment.evaluator(experiment, split, out_dir))
+        probabilities = None
+    elif experiment.evaluation == "language_model":
+        metrics = experiment.trainer.evaluate(experiment.batches(split), verbose=0)
+        metrics["perplexity"] = math.exp(min(metrics["loss"], 700.0))
+        probabilities = None
+    else:
+        x, y = experiment.data.split(split)
+        probabilities = experiment.probabilities(x)
+        metrics = classification_metrics(probabilities, y)
     metrics["time"] = round(time.perf_counter() - start, 4)
     return metrics, probabilities
 
 
 def save_evaluation(
-    run_dir: Path, split: str, experiment: Experiment, probabilities: torch.Tensor
-) -> Path:
-    """Write ``evaluation/<split>.safetensors`` for the report."""
+    run_dir: Path, split: str, experiment: Experiment, probabilities: torch.Tensor | None
+) -> Path | None:
+    """Write ``evaluation/<split>.safetensors`` for the report (classification runs only)."""
+    if probabilities is None:
+        return None
     x, labels = experiment.data.split(split)
     confidence, predicted = probabilities.max(-1)
     wrong = (predicted != labels).nonzero().flatten()

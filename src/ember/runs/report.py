@@ -44,6 +44,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 .status { font-size: 1.1em; color: #555; } code, pre { font-family: ui-monospace, Menlo, monospace; }
 pre { background: #f6f8fa; padding: 1em; overflow-x: auto; border: 1px solid #ddd; }
+pre.sample { white-space: pre-wrap; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.8em; } th { background: #f0f0f0; text-align: left; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
@@ -124,7 +125,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
 
     title = f"{recipe} — {run_dir.name}"
     page = [f"<h1>{_escape(title)}</h1>"]
-    if evaluation is not None:
+    if evaluation is not None or test_record is not None:
         early = " (stopped early)" if planned is not None and done < planned else ""
         page.append(f'<p class="status">finished after epoch {done}{of_planned}{early}</p>')
     else:
@@ -137,6 +138,8 @@ def render_report(run_dir: str | os.PathLike) -> Path:
         tensors, class_names = evaluation
         scores = classification_scores(tensors["probabilities"], tensors["labels"])
         page += ["<h2>Test metrics</h2>", _test_metrics_table(test_record, scores)]
+    elif test_record is not None:  # not a classification run: its metrics as logged
+        page += ["<h2>Test metrics</h2>", _logged_metrics_table(test_record)]
 
     page.append("<h2>Loss and metrics per epoch</h2>")
     if epochs:
@@ -151,6 +154,14 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     if evaluation is not None:
         page += _classification_sections(tensors, class_names, scores, plots_dir)
 
+    figures = sorted((run_dir / "evaluation" / "test").glob("*.png"))
+    if figures:  # drawn by a recipe's own evaluator (a forecast against the truth, say)
+        page.append("<h2>Test plots</h2>")
+        page += [_image(path, path.stem.replace("_", " ")) for path in figures]
+    samples = [(r["epoch"], r["sample"]) for r in epochs if isinstance(r.get("sample"), str)]
+    if samples:
+        page.append("<h2>Generated text after each epoch</h2>")
+        page += [f"<h3>epoch {e}</h3><pre class='sample'>{_escape(t)}</pre>" for e, t in samples]
     page += ["<h2>Config</h2>", f"<pre>{_escape(config_text)}</pre>"]
     page += ["<h2>Timings</h2>", _timings_table(epochs, test_record)]
 
@@ -194,6 +205,16 @@ def _read_evaluation(path: Path) -> tuple[dict[str, torch.Tensor], list[str]] | 
     if len(class_names) != num_classes:
         class_names = [str(index) for index in range(num_classes)]
     return tensors, class_names
+
+
+def _logged_metrics_table(test_record: dict) -> str:
+    rows = [
+        [key, _number(value)]
+        for key, value in ((k, plots.as_float(v)) for k, v in test_record.items())
+        if key not in plots.NOT_METRICS and value is not None
+    ]
+    where = f"checkpoint {test_record.get('checkpoint', '?')}, epoch {test_record.get('epoch')}"
+    return _table(["metric", "value"], rows) + f"<p>Evaluated ({_escape(where)}).</p>"
 
 
 def _test_metrics_table(test_record: dict | None, scores: dict[str, Any]) -> str:

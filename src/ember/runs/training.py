@@ -131,10 +131,7 @@ def _run(
     metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
     has_val = experiment.data.val is not None
     checkpointer = Checkpointer(
-        run,
-        experiment.generator,
-        monitor="val_accuracy" if has_val else "accuracy",
-        resume_from=checkpoint,
+        run, experiment.generator, monitor=experiment.monitor, resume_from=checkpoint
     )
     callbacks = [RunLog(log_path), checkpointer, TensorBoard(run / "tensorboard")]
     trainer.callbacks = [*trainer.callbacks, *callbacks]
@@ -164,7 +161,7 @@ def _run(
 def _evaluate(
     run: Path, experiment: Experiment, split: str, epoch: int, which: str
 ) -> dict[str, Any]:
-    metrics, probabilities = evaluate_split(experiment, split)
+    metrics, probabilities = evaluate_split(experiment, split, run)
     save_evaluation(run, split, experiment, probabilities)
     record = {"kind": "evaluation", "split": split, "epoch": epoch, "checkpoint": which, **metrics}
     metrics_log.append(run / metrics_log.METRICS_FILE, record)

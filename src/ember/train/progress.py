@@ -74,6 +74,10 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         steps = self.trainer.steps_done
         self._print_final(steps, logs or {})
+        # Text in the logs (e.g. a language model's sample) goes below the numbers, as written.
+        for name, value in (logs or {}).items():
+            if isinstance(value, str):
+                self.console.print(f"{name}: {value}", markup=False, highlight=False)
 
     # -- evaluate -----------------------------------------------------------------------------
     def on_evaluate_start(self, logs: Logs | None = None) -> None:

@@ -1,0 +1,164 @@
+"""The textgen-* recipes on a tiny corpus: runs, samples, evaluation, exact resume, generation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ember import recipes
+from ember.cli import main
+from ember.errors import ConfigError, DataError
+from ember.recipes import text_data
+from ember.runs import load_checkpoint, metrics_log, training
+from ember.train.callback import Callback
+
+CORPUS = (
+    "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money "
+    "in my purse, and nothing particular to interest me on shore, I thought I would sail about "
+    "a little and see the watery part of the world. "
+) * 6
+TINY = {
+    "epochs": 2,
+    "units": 16,
+    "embedding_dim": 8,
+    "sequence_length": 16,
+    "batch_size": 8,
+    "sample_length": 20,
+    "heads": 2,
+    "layers": 1,
+}
+
+
+@pytest.fixture(autouse=True)
+def tiny_corpus(monkeypatch):
+    monkeypatch.setitem(text_data.CORPORA, "moby_dick", lambda: CORPUS)
+
+
+def test_windows_are_split_by_position_and_shifted_by_one():
+    data, tokenizer = text_data.load_char_corpus(
+        "moby_dick", sequence_length=10, validation_fraction=0.1
+    )
+    x, y = data.train
+    assert x.shape[1] == 10 and torch.equal(x[:, 1:], y[:, :-1])
+    cut = int(len(CORPUS) * 0.9)
+    assert tokenizer.decode(x[0].tolist()) == CORPUS[:10]
+    assert tokenizer.decode(data.val[0][0].tolist()) == CORPUS[cut : cut + 10]
+    assert data.test is data.val  # held-out text is the test text
+
+
+@pytest.mark.parametrize(
+    "name", ["textgen-rnn", "textgen-lstm", "textgen-gru", "textgen-transformer"]
+)
+def test_each_recipe_trains_samples_and_evaluates_in_nats_and_bits(tmp_path, name):
+    recipe = recipes.get(name)
+    result = training.train(recipe, recipe.config(**TINY), out=tmp_path / "run", verbose=0)
+    assert result.finished
+    test = result.test
+    assert math.isclose(test["bits_per_token"], test["loss"] / math.log(2), rel_tol=1e-6)
+    assert math.isclose(test["perplexity"], math.exp(test["loss"]), rel_tol=1e-6)
+    epochs = metrics_log.epochs(tmp_path / "run" / "metrics.jsonl")
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(e["sample"].startswith("Call me") for e in epochs)
+    assert epochs[-1]["val_loss"] < math.log(len(set(CORPUS)) + 1)  # better than uniform guessing
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "Generated text after each epoch" in page and "bits_per_token" in page
+
+
+def test_a_stopped_run_resumes_to_the_same_weights_and_samples(tmp_path, monkeypatch):
+    recipe = recipes.get("textgen-lstm")
+    config = recipe.config(**{**TINY, "epochs": 3})
+    training.train(recipe, config, out=tmp_path / "whole", verbose=0)
+
+    class StopAfterFirstEpoch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.trainer.stop_training = True
+
+    build = training.Recipe.build
+
+    def build_and_stop(self, config):
+        experiment = build(self, config)
+        experiment.trainer.callbacks.append(StopAfterFirstEpoch())
+        return experiment
+
+    with monkeypatch.context() as patch:
+        patch.setattr(training.Recipe, "build", build_and_stop)
+        training.train(recipe, config, out=tmp_path / "part", verbose=0)
+    assert load_checkpoint(tmp_path / "part").epoch == 1
+    training.resume(tmp_path / "part", verbose=0)
+    whole = load_checkpoint(tmp_path / "whole").weights
+    part = load_checkpoint(tmp_path / "part").weights
+    assert whole.keys() == part.keys()
+    for key in whole:
+        assert torch.equal(whole[key], part[key]), key
+    samples = [
+        [e["sample"] for e in metrics_log.epochs(tmp_path / run / "metrics.jsonl")]
+        for run in ("whole", "part")
+    ]
+    assert samples[0] == samples[1]
+
+
+def test_ember_generate_streams_a_continuation(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "textgen-gru",
+                *sum((["--set", f"{k}={v}"] for k, v in TINY.items()), []),
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    args = ["generate", str(run), "--prompt", "Call me", "--length", "30", "--seed", "3"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("Call me") and len(first) == len("Call me") + 30 + 1  # and "\n"
+    assert main([*args, "--no-cache"]) == 0
+    assert capsys.readouterr().out == first  # the cache changes the speed, not the text
+
+
+def test_generate_errors_name_the_problem(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "textgen-gru",
+                *sum((["--set", f"{k}={v}"] for k, v in TINY.items()), []),
+                "--out",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert main(["generate", str(run), "--prompt", "Call me ✈"]) == 1
+    assert "✈" in capsys.readouterr().err
+    assert main(["generate", str(run), "--prompt", "Call", "--temperature", "-1"]) == 2
+    assert "temperature" in capsys.readouterr().err
+
+
+def test_a_classification_run_cannot_generate(tmp_path, capsys):
+    run = tmp_path / "mlp"
+    tiny = ["--set", "train_samples=200", "--set", "hidden_units=4", "--epochs", "1"]
+    assert main(["train", "fashion-mlp", *tiny, "--out", str(run), "--quiet"]) == 0
+    assert main(["generate", str(run), "--prompt", "Call me"]) == 2
+    assert "not a language-model run" in capsys.readouterr().err
+
+
+def test_bad_textgen_settings_fail_before_anything_is_written(tmp_path):
+    recipe = recipes.get("textgen-lstm")
+    with pytest.raises(ConfigError, match="model in rnn, lstm, gru, transformer"):
+        training.train(recipe, recipe.config(model="tcn"), out=tmp_path / "a", verbose=0)
+    with pytest.raises(ConfigError, match="too few for one window"):
+        training.train(recipe, recipe.config(sequence_length=10**6), out=tmp_path / "b", verbose=0)
+    with pytest.raises(DataError, match="✈"):
+        training.train(recipe, recipe.config(sample_prompt="✈"), out=tmp_path / "c", verbose=0)
+    assert not any(tmp_path.iterdir())

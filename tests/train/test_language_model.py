@@ -55,7 +55,9 @@ def test_bad_data_shapes_are_explained_before_training():
     with pytest.raises(ShapeError, match="integer ids and next ids of one shape"):
         task.setup((torch.zeros(2, 5), torch.zeros(2, 5)), torch.device("cpu"))
     with pytest.raises(ShapeError, match="one shape"):
-        task.setup((torch.zeros(2, 5, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)), "cpu")
+        task.setup(
+            (torch.zeros(2, 5, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long)), "cpu"
+        )
     with pytest.raises(ShapeError, match="received one tensor"):
         task.setup((torch.zeros(2, 5, dtype=torch.long),), "cpu")
 

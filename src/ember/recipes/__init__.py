@@ -79,27 +79,33 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "textgen-rnn",
-            "character language model on Moby-Dick with a plain RNN: the vanishing-gradient lesson",
+            "character language model on Moby-Dick with a plain (Elman) RNN, to compare with the gated ones",
             textgen,
-            {"model": "rnn"},
+            {"model": "rnn", "units": 512, "epochs": 5},
         ),
         Recipe(
             "textgen-lstm",
             "character language model on Moby-Dick with an LSTM; ember generate writes like it",
             textgen,
-            {"model": "lstm"},
+            {"model": "lstm", "units": 384, "epochs": 4},
         ),
         Recipe(
             "textgen-gru",
             "character language model on Moby-Dick with a GRU",
             textgen,
-            {"model": "gru"},
+            {"model": "gru", "units": 320, "epochs": 3},
         ),
         Recipe(
             "textgen-transformer",
             "character language model on Moby-Dick with a small GPT (causal self-attention)",
             textgen,
-            {"model": "transformer", "units": 128, "layers": 4},
+            {
+                "model": "transformer",
+                "units": 128,
+                "layers": 4,
+                "batch_size": 32,
+                "epochs": 3,
+            },
         ),
     ]
 }

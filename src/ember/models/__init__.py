@@ -4,6 +4,7 @@
 """
 
 from ember.model import Model
+from ember.models.bert import BertEncoder
 from ember.models.language_models import RecurrentLanguageModel, TransformerLanguageModel
 from ember.models.perceptron import Perceptron
 from ember.models.resnet import SmallResNet
@@ -17,10 +18,12 @@ DESCRIPTIONS: dict[str, str] = {
     "SmallResNet": "a small residual CNN with batch norm for 28x28 images (fashion-resnet)",
     "RecurrentLanguageModel": "embedding, SimpleRNN/LSTM/GRU layers, next-token logits (textgen-*)",
     "TransformerLanguageModel": "a small GPT: causal transformer blocks with a key/value cache",
+    "BertEncoder": "BERT's text encoder; all-MiniLM-L6-v2 via models.pretrained.load_minilm()",
 }
 
 __all__ = [
     "DESCRIPTIONS",
+    "BertEncoder",
     "Model",
     "Perceptron",
     "RecurrentLanguageModel",

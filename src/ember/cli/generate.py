@@ -52,8 +52,9 @@ def generate_text(
         yield tokenizer.decode([token])
 
 
-def print_generation(pieces: Iterator[str], prompt: str, out: TextIO = sys.stdout) -> None:
-    """Write the prompt, then each piece as soon as it exists."""
+def print_generation(pieces: Iterator[str], prompt: str, out: TextIO | None = None) -> None:
+    """Write the prompt, then each piece as soon as it exists (to ``out``, default stdout)."""
+    out = out or sys.stdout  # looked up now: tests and pipes may have replaced sys.stdout
     out.write(prompt)
     out.flush()
     for piece in pieces:

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from ember.errors import UnknownNameError
-from ember.recipes import fashion_cnn, fashion_mlp, fashion_resnet, textgen
+from ember.recipes import fashion_cnn, fashion_mlp, fashion_resnet, forecast, textgen
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
 
 
@@ -106,6 +106,11 @@ RECIPES: dict[str, Recipe] = {
                 "batch_size": 32,
                 "epochs": 3,
             },
+        ),
+        Recipe(
+            "forecast-lstm",
+            "yearly sunspots: an LSTM forecasts next year from a window, against persistence and AR",
+            forecast,
         ),
     ]
 }

@@ -100,21 +100,14 @@ def test_a_stopped_run_resumes_to_the_same_weights_and_samples(tmp_path, monkeyp
     assert samples[0] == samples[1]
 
 
+def train_tiny_gru(run):
+    settings = [item for key, value in TINY.items() for item in ("--set", f"{key}={value}")]
+    assert main(["train", "textgen-gru", *settings, "--out", str(run), "--quiet"]) == 0
+
+
 def test_ember_generate_streams_a_continuation(tmp_path, capsys):
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "textgen-gru",
-                *sum((["--set", f"{k}={v}"] for k, v in TINY.items()), []),
-                "--out",
-                str(run),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    train_tiny_gru(run)
     capsys.readouterr()
     args = ["generate", str(run), "--prompt", "Call me", "--length", "30", "--seed", "3"]
     assert main(args) == 0
@@ -126,19 +119,7 @@ def test_ember_generate_streams_a_continuation(tmp_path, capsys):
 
 def test_generate_errors_name_the_problem(tmp_path, capsys):
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "textgen-gru",
-                *sum((["--set", f"{k}={v}"] for k, v in TINY.items()), []),
-                "--out",
-                str(run),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    train_tiny_gru(run)
     assert main(["generate", str(run), "--prompt", "Call me ✈"]) == 1
     assert "✈" in capsys.readouterr().err
     assert main(["generate", str(run), "--prompt", "Call", "--temperature", "-1"]) == 2

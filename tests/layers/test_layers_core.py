@@ -176,3 +176,14 @@ def test_embedding_index_out_of_range_raises_data_error_naming_max_index():
         layer(torch.tensor([[10, 2]]))  # later calls: torch's IndexError, re-raised
     with pytest.raises(DataError, match="ids in \\[-1, 2\\]"):
         layer(torch.tensor([[-1, 2]]))
+
+
+def test_a_frozen_embedding_stays_frozen_through_save_and_load(tmp_path):
+    from ember import models
+
+    model = models.Sequential([Embedding(6, 3, trainable=False, input_shape=(4,)), Flatten()])
+    assert not model.layers[0].weight.requires_grad
+    model.save(tmp_path / "model")
+    loaded = models.load_model(tmp_path / "model")
+    assert not loaded.layers[0].weight.requires_grad
+    torch.testing.assert_close(loaded.layers[0].weight, model.layers[0].weight)

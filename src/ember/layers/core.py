@@ -237,6 +237,7 @@ class Embedding(Layer):
 
     The table is ``weight`` of shape ``(input_dim, output_dim)``, as in ``nn.Embedding``. With
     ``mask_zero=True``, id 0 is padding and :meth:`compute_mask` returns ``ids != 0``.
+    ``trainable=False`` freezes the table (it survives saving: it is a constructor argument).
 
     Example:
         >>> Embedding(1000, 16)(torch.tensor([[4, 20, 7]])).shape
@@ -252,6 +253,7 @@ class Embedding(Layer):
         embeddings_initializer: Any = "uniform",
         embeddings_regularizer: Any = None,
         mask_zero: bool = False,
+        trainable: bool = True,
         input_length: int | None = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
@@ -265,6 +267,7 @@ class Embedding(Layer):
         self.input_length = input_length  # accepted for Keras compatibility; shapes are lazy
         # The table's size does not depend on the input, so it exists before the first call.
         self.weight = _new_parameter((input_dim, output_dim), self.embeddings_initializer)
+        self.weight.requires_grad_(trainable)  # False: frozen (pretrained vectors, say)
 
     def build_from_input(self, x: torch.Tensor) -> None:
         super().build_from_input(x)

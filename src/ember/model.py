@@ -20,6 +20,7 @@ from ember import losses, saving
 from ember import metrics as ember_metrics
 from ember.data.batches import TensorBatches, as_batches, is_in_memory, to_tensor
 from ember.errors import ConfigError, DataError, NotCompiledError
+from ember.nlp.text_inputs import TextEncoding, is_text_batch, text_encoding
 from ember.train.history import History
 from ember.train.tasks import Supervised
 from ember.train.trainer import Trainer
@@ -52,6 +53,7 @@ class Model(nn.Module):
         self.task: Supervised | None = None
         self.history: History | None = None
         self.seen_input_shape: tuple[int, ...] | None = None
+        self.text_encoding: TextEncoding | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.module is None:
@@ -203,16 +205,47 @@ class Model(nn.Module):
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Any:
-        """Model outputs for ``x``: a numpy array for numpy input, else a tensor (on the CPU)."""
+        """Model outputs for ``x``: a numpy array for numpy input, else a tensor (on the CPU).
+
+        ``x`` may be a list of strings when a tokenizer is attached (:meth:`set_tokenizer`).
+        """
+        as_numpy = isinstance(x, (np.ndarray, list))
+        if is_text_batch(x):
+            as_numpy = True  # like Keras: text in, numpy out
+            if self.text_encoding is None:
+                raise DataError(
+                    "predict received text, but this model has no tokenizer. Fix: "
+                    "model.set_tokenizer(tokenizer) with the tokenizer its training ids came from."
+                )
+            x = self.text_encoding.encode(x)
         trainer = self.trainer or self._inference_trainer()
         data = self._batches(x, None, _batch_size(batch_size), False, None, trainer)
         outputs = trainer.predict(data).cpu()
-        return outputs.numpy() if isinstance(x, (np.ndarray, list)) else outputs
+        return outputs.numpy() if as_numpy else outputs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args and isinstance(args[0], np.ndarray):
             args = (to_tensor(args[0]).to(_device_of(self)), *args[1:])
         return super().__call__(*args, **kwargs)
+
+    def set_tokenizer(
+        self, tokenizer: Any, *, length: int | None = None, truncation: bool = False
+    ) -> None:
+        """Let :meth:`predict` take strings, encoded by ``tokenizer`` (saved with the model).
+
+        ``length`` pads every batch to that many ids (None: to the longest text). A text longer
+        than ``length``, or than the model's context, is an error unless ``truncation=True``.
+        A tokenizer with more ids than the model's embedding table is refused here.
+        """
+        self._ensure_built()
+        self.text_encoding = text_encoding(
+            self.network, tokenizer, length=length, truncation=truncation
+        )
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer attached with :meth:`set_tokenizer`, or None."""
+        return None if self.text_encoding is None else self.text_encoding.tokenizer
 
     # -- inspection and files -----------------------------------------------------------------
     def summary(self, input_shape: tuple[int, ...] | None = None, print_fn: Any = None) -> str:

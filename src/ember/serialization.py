@@ -1,4 +1,5 @@
-"""Model folders: ``config.json`` (architecture as data) + ``model.safetensors`` (weights).
+"""Model folders: ``config.json`` (architecture as data) + ``model.safetensors`` (weights),
+plus ``tokenizer.json`` when a tokenizer is attached (``model.set_tokenizer``).
 
 Loading rebuilds the layers from their recorded constructor arguments and loads the tensors;
 nothing is unpickled or executed.
@@ -25,6 +26,7 @@ from torch import nn
 from ember import __version__, layers, saving
 from ember.errors import SaveError
 from ember.layers.base import Layer
+from ember.nlp.text_inputs import TOKENIZER_FILE, load_tokenizer
 
 FORMAT = "ember.sequential/1"
 # Modules whose objects may appear in a layer's config, rebuilt through their get().
@@ -100,9 +102,14 @@ def save_model(model: nn.Module, path: str | Path) -> None:
     compiled = getattr(model, "_compile_config", None)
     if compiled and _is_plain(compiled):
         config["compile"] = compiled
+    encoding = getattr(model, "text_encoding", None)
+    if encoding is not None:
+        config["text"] = {"length": encoding.length, "truncation": encoding.truncation}
 
     def write(folder: Path) -> None:
         saving.write_json(config, folder / saving.CONFIG_FILE)
+        if encoding is not None:
+            encoding.tokenizer.save(folder / TOKENIZER_FILE)
         saving.save_tensors(model.state_dict(), folder / saving.WEIGHTS_FILE, {"format": "pt"})
 
     saving.save_directory(path, write)
@@ -140,6 +147,8 @@ def load_model(path: str | Path, *, compile: bool = True) -> nn.Module:
     if config.get("input_shape") is not None:
         model.build(tuple(config["input_shape"]))
     saving.load_weights(model, folder / saving.WEIGHTS_FILE)
+    if config.get("text") is not None:
+        model.set_tokenizer(load_tokenizer(folder / TOKENIZER_FILE), **config["text"])
     if compile and config.get("compile"):
         model.compile(**config["compile"])
     return model

@@ -96,6 +96,8 @@ class Checkpointer(Callback):
             "optimizer": None if trainer.optimizer is None else trainer.optimizer.state_dict(),
             "scheduler": None if trainer.scheduler is None else trainer.scheduler.state_dict(),
             "scaler": None if trainer._scaler is None else trainer._scaler.state_dict(),
+            # Tasks that own optimizers (a GAN's two) keep their state themselves.
+            "task": _task_state(trainer.task),
             "rng": {
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -119,6 +121,8 @@ class Checkpointer(Callback):
             trainer.scheduler.load_state_dict(state["scheduler"])
         if state["scaler"] is not None and trainer._scaler is not None:
             trainer._scaler.load_state_dict(state["scaler"])
+        if state.get("task") is not None:
+            trainer.task.load_state_dict(state["task"])
         rng = state["rng"]
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] and torch.cuda.is_available():
@@ -130,3 +134,9 @@ class Checkpointer(Callback):
         self.generator.set_state(state["data_order"])
         trainer.global_step = int(state["global_step"])
         self.best = state["best"]
+
+
+def _task_state(task: Any) -> Any:
+    """The task's own training state, for tasks that define ``state_dict`` (else None)."""
+    state_dict = getattr(task, "state_dict", None)
+    return None if state_dict is None else state_dict()

@@ -14,6 +14,7 @@ from ember.runs import metrics_log
 from ember.runs.checkpoint import Checkpoint, save_checkpoint
 from ember.saving import check_compatible
 from ember.train.callback import Callback, Logs
+from ember.train.optimizer_state import load_optimizer_state
 
 
 class RunLog(Callback):
@@ -116,7 +117,7 @@ class Checkpointer(Callback):
         check_compatible(self.model.state_dict(), checkpoint.weights, checkpoint.path)
         self.model.load_state_dict(checkpoint.weights)
         if state["optimizer"] is not None and trainer.optimizer is not None:
-            trainer.optimizer.load_state_dict(state["optimizer"])
+            load_optimizer_state(trainer.optimizer, state["optimizer"])
         if state["scheduler"] is not None and trainer.scheduler is not None:
             trainer.scheduler.load_state_dict(state["scheduler"])
         if state["scaler"] is not None and trainer._scaler is not None:

@@ -188,15 +188,19 @@ class BertEncoder(nn.Module):
     ) -> torch.Tensor:
         self._check_inputs(ids, mask, token_type_ids)
         mask = ids != 0 if mask is None else mask.bool()
+        x = self.embed(ids, token_type_ids)
+        for layer in self.layers:
+            x = layer(x, mask=mask)  # padded keys masked out
+        return x  # (N, T, D)
+
+    def embed(self, ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The input vectors ``(N, T, D)`` the first layer reads: word + segment + position."""
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(ids)
         positions = torch.arange(ids.shape[1], device=ids.device)  # (T,)
         x = self.word_embeddings(ids) + self.token_type_embeddings(token_type_ids)  # (N, T, D)
         x = x + self.position_embeddings(positions.unsqueeze(0))  # (1, T, D) broadcast
-        x = self.embeddings_dropout(self.embeddings_layer_norm(x))
-        for layer in self.layers:
-            x = layer(x, mask=mask)  # padded keys masked out
-        return x  # (N, T, D)
+        return self.embeddings_dropout(self.embeddings_layer_norm(x))
 
     def _check_inputs(
         self, ids: torch.Tensor, mask: torch.Tensor | None, token_type_ids: torch.Tensor | None

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ class TextEncoding:
     length: int | None = None
     truncation: bool = False
     context: int | None = None
+    truncation_hint: str = "model.set_tokenizer(tokenizer, truncation=True)"
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         """``(N, T)`` ids for ``texts``, right-padded with 0; too-long texts are an error unless
@@ -52,8 +54,8 @@ class TextEncoding:
             if len(row) > limit:
                 raise DataError(
                     f"text {index} encodes to {len(row)} tokens, more than the model reads "
-                    f"({limit}). Fix: model.set_tokenizer(tokenizer, truncation=True) to keep the "
-                    f"first {limit} tokens, or shorten the text."
+                    f"({limit}). Fix: {self.truncation_hint} to keep the first {limit} tokens, "
+                    f"or shorten the text."
                 )
         return self.tokenizer.encode_batch(texts, length=self.length)
 
@@ -69,6 +71,7 @@ def text_encoding(
     *,
     length: int | None = None,
     truncation: bool = False,
+    truncation_hint: str | None = None,
 ) -> TextEncoding:
     """Check ``tokenizer`` against ``module`` and return how to encode text for it.
 
@@ -99,7 +102,10 @@ def text_encoding(
             f"length={length} is longer than the model reads ({context} positions). "
             f"Fix: pass length={context} or less."
         )
-    return TextEncoding(tokenizer, length, truncation, context)
+    encoding = TextEncoding(tokenizer, length, truncation, context)
+    if truncation_hint is not None:
+        encoding = dataclasses.replace(encoding, truncation_hint=truncation_hint)
+    return encoding
 
 
 def embedding_rows(module: nn.Module) -> int | None:

@@ -19,7 +19,14 @@ from types import ModuleType
 from typing import Any
 
 from ember.errors import UnknownNameError
-from ember.recipes import fashion_cnn, fashion_mlp, fashion_resnet, forecast, textgen
+from ember.recipes import (
+    fashion_cnn,
+    fashion_mlp,
+    fashion_resnet,
+    forecast,
+    sentiment,
+    textgen,
+)
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
 
 
@@ -75,7 +82,7 @@ RECIPES: dict[str, Recipe] = {
             "mnist-cnn",
             "the seed's 3-convolution CNN on MNIST digits",
             fashion_cnn,
-            {"dataset": "mnist", "epochs": 12, "flip": False, "crop_padding": 0},
+            {"dataset": "mnist", "epochs": 12, "flip": False, "padding": "valid"},
         ),
         Recipe(
             "textgen-rnn",
@@ -111,6 +118,24 @@ RECIPES: dict[str, Recipe] = {
             "forecast-lstm",
             "yearly sunspots: an LSTM forecasts next year from a window, against persistence and AR",
             forecast,
+        ),
+        Recipe(
+            "sentiment-lstm",
+            "fresh or rotten? Rotten Tomatoes snippets: word tokenizer, embedding, bidirectional LSTM",
+            sentiment,
+            {"model": "lstm"},
+        ),
+        Recipe(
+            "sentiment-word2vec",
+            "sentiment-lstm with its embedding started from word2vec trained on Austen + Moby-Dick",
+            sentiment,
+            {"model": "word2vec"},
+        ),
+        Recipe(
+            "sentiment-minilm",
+            "sentiment by transfer learning: pretrained MiniLM, top layers fine-tuned, bottom cached",
+            sentiment,
+            {"model": "minilm", "epochs": 3, "learning_rate": 0.0002},
         ),
     ]
 }

@@ -35,6 +35,7 @@ class DataSplits:
     test: Split
     class_names: list[str]  # for text: the vocabulary
     input_shape: tuple[int, ...]  # per-sample: (H, W, C) or (T,)
+    texts: dict[str, list[str]] | None = None  # split -> the raw texts, for labelled snippets
 
     def split(self, name: str) -> Split:
         """``"train"``, ``"val"`` or ``"test"``."""

@@ -3,8 +3,8 @@
 :func:`classification_metrics` gives the macro scores logged for a split, and
 :func:`classification_scores` the per-class scores, ROC curves and confusion matrix of the report.
 
-``evaluation/<split>.safetensors`` holds the class probabilities and labels of every image and
-the most confidently wrong images, which the report draws.
+``evaluation/<split>.safetensors`` holds the class probabilities and labels of every sample and
+the most confidently wrong images (or texts, in its metadata), which the report shows.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from torchmetrics.functional.classification import (
 from ember.recipes.experiment import Experiment
 from ember.saving import save_tensors
 
-WRONG_IMAGES = 24  # how many confidently wrong images the report shows
+WRONG_IMAGES = 24  # how many confidently wrong images (or texts) the report shows
 
 
 def classification_metrics(probabilities: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -133,12 +133,17 @@ def save_evaluation(
     tensors = {
         "probabilities": probabilities.float(),
         "labels": labels.long(),
-        "wrong_images": x[worst].float(),
         "wrong_labels": labels[worst].long(),
         "wrong_predictions": predicted[worst].long(),
         "wrong_confidences": confidence[worst].float(),
     }
+    metadata = {"class_names": json.dumps(experiment.data.class_names)}
+    if x.ndim == 4:  # images (N, H, W, C): the report draws them
+        tensors["wrong_images"] = x[worst].float()
+    texts = getattr(experiment.data, "texts", None)
+    if texts is not None and split in texts:  # text runs: the report lists the snippets
+        metadata["wrong_texts"] = json.dumps([texts[split][i] for i in worst.tolist()])
     path = Path(run_dir) / "evaluation" / f"{split}.safetensors"
     path.parent.mkdir(exist_ok=True)
-    save_tensors(tensors, path, metadata={"class_names": json.dumps(experiment.data.class_names)})
+    save_tensors(tensors, path, metadata=metadata)
     return path

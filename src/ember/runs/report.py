@@ -135,7 +135,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
         )
 
     if evaluation is not None:
-        tensors, class_names = evaluation
+        tensors, class_names, wrong_texts = evaluation
         scores = classification_scores(tensors["probabilities"], tensors["labels"])
         page += ["<h2>Test metrics</h2>", _test_metrics_table(test_record, scores)]
     elif test_record is not None:  # not a classification run: its metrics as logged
@@ -152,7 +152,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
         page += ["<h2>Learning rate</h2>", _image(plots_dir / "learning_rate.png", "learning rate")]
 
     if evaluation is not None:
-        page += _classification_sections(tensors, class_names, scores, plots_dir)
+        page += _classification_sections(tensors, class_names, scores, plots_dir, wrong_texts)
 
     figures = sorted((run_dir / "evaluation" / "test").glob("*.png"))
     if figures:  # drawn by a recipe's own evaluator (a forecast against the truth, say)
@@ -177,7 +177,9 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     return path
 
 
-def _read_evaluation(path: Path) -> tuple[dict[str, torch.Tensor], list[str]] | None:
+def _read_evaluation(
+    path: Path,
+) -> tuple[dict[str, torch.Tensor], list[str], list[str]] | None:
     if not path.is_file():
         return None
     try:
@@ -204,7 +206,11 @@ def _read_evaluation(path: Path) -> tuple[dict[str, torch.Tensor], list[str]] | 
         class_names = []
     if len(class_names) != num_classes:
         class_names = [str(index) for index in range(num_classes)]
-    return tensors, class_names
+    try:
+        wrong_texts = [str(text) for text in json.loads(metadata.get("wrong_texts", "[]"))]
+    except ValueError:
+        wrong_texts = []
+    return tensors, class_names, wrong_texts
 
 
 def _logged_metrics_table(test_record: dict) -> str:
@@ -242,7 +248,11 @@ def _test_metrics_table(test_record: dict | None, scores: dict[str, Any]) -> str
 
 
 def _classification_sections(
-    tensors: dict[str, torch.Tensor], class_names: list[str], scores: dict, plots_dir: Path
+    tensors: dict[str, torch.Tensor],
+    class_names: list[str],
+    scores: dict,
+    plots_dir: Path,
+    wrong_texts: list[str],
 ) -> list[str]:
     rows = [
         [name, _number(p), _number(r), _number(f), str(int(s))]
@@ -276,6 +286,15 @@ def _classification_sections(
             grid = plots_dir / "wrong_images.png"
             plots.plot_wrong_images(*(tensors[key] for key in wrong_keys), class_names, grid)
             sections.append(_image(grid, "most confidently wrong test images"))
+    elif wrong_texts and len(wrong_texts) == len(tensors.get("wrong_labels", ())):
+        sections.append("<h2>Most confidently wrong test texts</h2>")
+        truths, guesses = tensors["wrong_labels"].tolist(), tensors["wrong_predictions"].tolist()
+        confidences = tensors["wrong_confidences"].tolist()
+        rows = [
+            [text, class_names[t], class_names[g], f"{100 * c:.1f}%"]
+            for text, t, g, c in zip(wrong_texts, truths, guesses, confidences)
+        ]
+        sections.append(_table(["text", "true", "predicted", "confidence"], rows))
     return sections
 
 

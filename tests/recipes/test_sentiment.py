@@ -10,6 +10,7 @@ import torch
 from safetensors import safe_open
 
 from ember import datasets, recipes
+from ember.cli import main
 from ember.datasets.rotten_tomatoes import LabelledTexts
 from ember.errors import ConfigError, DataError
 from ember.nlp import Word2Vec
@@ -100,3 +101,15 @@ def test_unknown_model_is_refused():
     recipe = recipes.get("sentiment-lstm")
     with pytest.raises(ConfigError, match="expected model in lstm, word2vec, minilm"):
         recipe.build(recipe.config(model="cnn"))
+
+
+def test_ember_predict_classifies_texts_with_the_runs_tokenizer(tmp_path, capsys):
+    recipe = recipes.get("sentiment-lstm")
+    result = training.train(recipe, recipe.config(**TINY), root=tmp_path, verbose=0)
+    capsys.readouterr()
+    assert main(["predict", str(result.run_dir), "--text", "a fine film", "--text", "dull"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["'a fine film'", "'dull'"]
+    assert all("fresh" in line and "rotten" in line for line in lines)
+    assert main(["predict", str(result.run_dir)]) == 2  # neither files nor --text
+    assert "either files" in capsys.readouterr().err

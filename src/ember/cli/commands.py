@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ember import datasets, models, recipes
-from ember.cli.predict import load_inputs, top_k_lines
+from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
 from ember.errors import ConfigError
 from ember.lr_finder import find_learning_rate
@@ -93,8 +93,16 @@ def predict(args: argparse.Namespace, console: Console) -> int:
     """``ember predict``."""
     if args.top_k < 1:
         raise ConfigError(f"expected a positive integer, received --top-k {args.top_k}")
+    if bool(args.files) == bool(args.text):
+        raise ConfigError(
+            "ember predict needs either files (images or .npy) or --text, not both or neither. "
+            'Fix: ember predict RUN shoe.png, or ember predict RUN --text "A gem."'
+        )
     experiment, _ = training.load_experiment(args.run, args.checkpoint)
-    names, x = load_inputs(args.files, experiment.data.input_shape, resize=args.resize)
+    if args.text:
+        names, x = text_inputs(experiment, args.text)
+    else:
+        names, x = load_inputs(args.files, experiment.data.input_shape, resize=args.resize)
     probabilities = experiment.probabilities(x)
     for line in top_k_lines(names, probabilities, experiment.data.class_names, args.top_k):
         console.print(line)

@@ -46,9 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
     _checkpoint(evaluate)
 
-    predict = commands.add_parser("predict", help="classify images (PNG/JPG) or .npy arrays")
+    predict = commands.add_parser(
+        "predict", help="classify images (PNG/JPG), .npy arrays, or texts (--text)"
+    )
     predict.add_argument("run", type=Path, metavar="RUN")
-    predict.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    predict.add_argument("files", type=Path, nargs="*", metavar="FILE")
+    predict.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a text to classify with a text run (sentiment-*); repeat for more",
+    )
     predict.add_argument("--top-k", type=int, default=3, help="how many classes to show (3)")
     predict.add_argument(
         "--resize", action="store_true", help="resize and convert images to what the model expects"

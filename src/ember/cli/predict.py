@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,6 +42,19 @@ def load_inputs(
                 f"PNG/JPG images or .npy arrays."
             )
     return names, torch.from_numpy(np.concatenate(samples)).float()
+
+
+def text_inputs(experiment: Any, texts: Sequence[str]) -> tuple[list[str], torch.Tensor]:
+    """Token ids for ``texts`` through a text-classification run's tokenizer."""
+    from ember.nlp.text_inputs import text_encoding
+
+    if experiment.tokenizer is None or experiment.evaluation != "classification":
+        raise ConfigError(
+            "--text needs a text-classification run (sentiment-*), whose tokenizer encodes the "
+            "texts. Fix: pass a sentiment run, or image files for an image run."
+        )
+    encoding = text_encoding(experiment.network, experiment.tokenizer)
+    return [repr(text) for text in texts], encoding.encode(list(texts))
 
 
 def top_k_lines(

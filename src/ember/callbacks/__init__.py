@@ -20,6 +20,7 @@ from ember.callbacks.csv_logger import CSVLogger
 from ember.callbacks.early_stopping import EarlyStopping
 from ember.callbacks.lambda_callback import LambdaCallback
 from ember.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from ember.callbacks.sample_grid import SampleGrid
 from ember.callbacks.tensorboard import TensorBoard
 from ember.callbacks.terminate_on_nan import TerminateOnNaN
 from ember.callbacks.text_samples import SampleText
@@ -38,4 +39,5 @@ __all__ = [
     "TerminateOnNaN",
     "LambdaCallback",
     "SampleText",
+    "SampleGrid",
 ]

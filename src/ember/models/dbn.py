@@ -23,7 +23,6 @@ from ember.models.rbm import BernoulliRBM
 from ember.optimizers import SGD
 from ember.sequential import Sequential
 from ember.train.history import History
-from ember.train.rbm import ContrastiveDivergence
 from ember.train.trainer import Trainer
 
 
@@ -100,7 +99,7 @@ class DeepBeliefNetwork(nn.Module):
         # Built before anything trains, so that a bad setting fails before the first step.
         trainers = [
             Trainer(
-                ContrastiveDivergence(rbm, k=k),
+                contrastive_divergence(rbm, k=k),
                 SGD(learning_rate, momentum=0.5),
                 epochs=epochs,
                 device=device,
@@ -146,3 +145,10 @@ class DeepBeliefNetwork(nn.Module):
                 layer.weight.copy_(rbm.weight)  # both (hidden, visible): Dense's layout
                 layer.bias.copy_(rbm.hidden_bias)
         return model
+
+
+def contrastive_divergence(rbm: BernoulliRBM, k: int) -> object:
+    """The CD-k task for ``rbm`` (imported here: ``ember.train`` imports this package's RBM)."""
+    from ember.train.rbm import ContrastiveDivergence
+
+    return ContrastiveDivergence(rbm, k=k)

@@ -1,10 +1,12 @@
 """``fashion-cnn`` (and ``mnist-cnn``): the seed's CNN case study, adapted to 28x28x1 images.
 
 Three 3x3 convolutions (32, 64, 64 filters) with 2x2 max pooling between them, then Dense 64
-and a 10-way softmax: the Keras CIFAR-10 tutorial's network, fed grey 28x28 images. Adam with a
-cosine-decayed learning rate; dropout before the classifier and, on Fashion-MNIST, random flips
-and 2-pixel shifts (Keras-style preprocessing layers, active in training only) keep the longer
-run from over-fitting. Digits are not mirror images of each other, so ``mnist-cnn`` does not flip.
+and a 10-way softmax: the Keras CIFAR-10 tutorial's network, fed grey 28x28 images. The
+convolutions pad their input ("same") so the smaller images still leave a 7x7 map for the
+classifier. Adam with a cosine-decayed learning rate; dropout before the classifier and, on
+Fashion-MNIST, random horizontal flips (a Keras-style preprocessing layer, active in training only)
+keep the longer run from over-fitting. Digits are not mirror images of each other, so
+``mnist-cnn`` does not flip.
 
     ember train fashion-cnn
     ember train mnist-cnn --epochs 5
@@ -26,10 +28,11 @@ class Config(RecipeConfig):
     epochs: int = 15  # passes over the training images
     batch_size: int = 64  # images per training step
     filters: tuple[int, ...] = (32, 64, 64)  # filters of the three 3x3 convolutions
+    padding: str = "same"  # convolution padding: "same" keeps 28x28 → 14 → 7, "valid" shrinks it
     dense_units: int = 64  # width of the Dense layer before the classifier
     dropout: float = 0.3  # fraction of the Dense layer's inputs dropped while training
     flip: bool = True  # random horizontal flips while training
-    crop_padding: int = 2  # random 28x28 crops of the image padded by this many pixels (0: off)
+    crop_padding: int = 0  # random 28x28 crops of the image padded by this many pixels (0: off)
     learning_rate: float = 0.001  # Adam's initial step size; decays to 0 along a cosine
     validation_size: float = 0.1  # fraction of training images held out for validation curves
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
@@ -53,11 +56,17 @@ def build(config: Config) -> Experiment:
     model = models.Sequential(
         [
             *augment,
-            layers.Conv2D(first, (3, 3), activation="relu", input_shape=data.input_shape),
+            layers.Conv2D(
+                first,
+                (3, 3),
+                padding=config.padding,
+                activation="relu",
+                input_shape=data.input_shape,
+            ),
             layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(second, (3, 3), activation="relu"),
+            layers.Conv2D(second, (3, 3), padding=config.padding, activation="relu"),
             layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(third, (3, 3), activation="relu"),
+            layers.Conv2D(third, (3, 3), padding=config.padding, activation="relu"),
             layers.Flatten(),
             layers.Dropout(config.dropout),
             layers.Dense(config.dense_units, activation="relu"),

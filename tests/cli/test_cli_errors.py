@@ -76,6 +76,14 @@ def test_resume_a_finished_run_and_one_from_another_architecture(tmp_path, capsy
     assert main(["train", "fashion-mlp", *TINY, "--out", str(run)]) == 0
     capsys.readouterr()
     assert "nothing to resume" in fails(["resume", str(run)], capsys)
+    # killed after the test evaluation but before the report: resume writes the report only
+    (run / "report.html").unlink()
+    log = (run / "metrics.jsonl").read_text()
+    assert main(["resume", str(run)]) == 0
+    assert (run / "report.html").is_file()
+    assert (run / "metrics.jsonl").read_text() == log
+    capsys.readouterr()
+    assert "nothing to resume" in fails(["resume", str(run)], capsys)
     # `--out` onto an existing run points to resume instead of overwriting it
     assert "ember resume" in fails(["train", "fashion-mlp", "--out", str(run)], capsys)
     # someone edits the architecture of a stopped run: resume names the mismatched weights

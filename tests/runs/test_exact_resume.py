@@ -30,10 +30,13 @@ def ember(*args: str) -> subprocess.Popen:
 
 def test_killed_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
     recipe = recipes.get("fashion-mlp")
+    started = time.perf_counter()
     reference = training.train(
         recipe, recipe.config(**FIELDS), out=tmp_path / "reference", verbose=0
     )
     assert reference.finished
+    # kills land within the run's own length (after ~1 s of start-up), whatever the machine's speed
+    seconds = time.perf_counter() - started
 
     run = tmp_path / "killed"
     settings = [f"--set={key}={value}" for key, value in FIELDS.items()]
@@ -42,7 +45,7 @@ def test_killed_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
     kills = 0
     while True:
         try:
-            process.wait(timeout=rng.uniform(1.0, 6.0) if kills < 4 else 120)
+            process.wait(timeout=rng.uniform(1.0, 1.0 + 0.8 * seconds) if kills < 4 else 120)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -54,7 +57,11 @@ def test_killed_and_resumed_run_matches_the_uninterrupted_run(tmp_path):
                 else ember("train", "fashion-mlp", *settings, "--out", str(run))
             )
             continue
-        assert process.returncode == 0, process.stderr.read()
+        errors = process.stderr.read()
+        # a kill that lands after the report is written (during exit) leaves a finished run
+        if process.returncode == 2 and "nothing to resume" in errors:
+            break
+        assert process.returncode == 0, errors
         break
     assert kills >= 1
 

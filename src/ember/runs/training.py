@@ -32,11 +32,14 @@ from ember.recipes.experiment import Experiment
 from ember.runs import metrics_log, rundir
 from ember.runs.checkpoint import Checkpoint, load_checkpoint
 from ember.runs.evaluation import evaluate_split, save_evaluation
-from ember.runs.report import render_report
+from ember.runs.report import REPORT_FILE, render_report
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
 from ember.seeding import set_seed
-from ember.train.trainer import build_module
+from ember.train.trainer import _has_unbuilt_layers, build_module
+
+
+_EVALUATION_KEYS = ("kind", "split", "epoch", "checkpoint")
 
 
 @dataclass
@@ -82,9 +85,18 @@ def resume(run_dir: Path, *, verbose: int = 1) -> RunResult:
     recipe, config = rundir.read_config(run)
     checkpoint = load_checkpoint(run)
     if checkpoint is not None and checkpoint.epoch >= config.epochs:
-        if any(
-            r.get("kind") == "evaluation" for r in metrics_log.read(run / metrics_log.METRICS_FILE)
-        ):
+        log_path = run / metrics_log.METRICS_FILE
+        records = metrics_log.read(log_path)
+        if any(r.get("kind") == "evaluation" for r in records):
+            report = run / REPORT_FILE
+            if not report.is_file() or report.stat().st_mtime < log_path.stat().st_mtime:
+                # killed after the test evaluation but before the report: finish the report only
+                epochs = metrics_log.epochs(log_path)
+                evaluations = [r for r in records if r.get("kind") == "evaluation"]
+                test = {k: v for k, v in evaluations[-1].items() if k not in _EVALUATION_KEYS}
+                result = RunResult(run, checkpoint.epoch, config.epochs, False, epochs[-1], test)
+                result.report = render_report(run)
+                return result
             raise RunError(
                 f"{run} already finished all {config.epochs} epochs; there is nothing to resume. "
                 f"Fix: look at it with `ember report {run}`, or start a longer run with "
@@ -107,7 +119,10 @@ def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Che
     set_seed(config.seed)
     experiment = recipe.build(config)
     network = experiment.network.to(experiment.trainer.device)
-    build_module(network, experiment.data.train[0][:2].to(experiment.trainer.device))
+    # Only lazy layers need a sample to get their weights; a GAN's networks are built already
+    # (and its generator takes noise, not the images).
+    if _has_unbuilt_layers(network):
+        build_module(network, experiment.data.train[0][:2].to(experiment.trainer.device))
     check_compatible(network.state_dict(), checkpoint.weights, checkpoint.path)
     network.load_state_dict(checkpoint.weights)
     return experiment, checkpoint

@@ -357,9 +357,7 @@ def test_a_stateful_lstm_trains_with_fit_after_the_dry_runs():
     from ember import layers, models
 
     torch.manual_seed(0)
-    model = models.Sequential(
-        [layers.LSTM(4, stateful=True, input_shape=(5, 3)), layers.Dense(1)]
-    )
+    model = models.Sequential([layers.LSTM(4, stateful=True, input_shape=(5, 3)), layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     x, y = torch.randn(8, 5, 3), torch.randn(8, 1)
     history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)

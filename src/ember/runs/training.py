@@ -38,7 +38,6 @@ from ember.saving import check_compatible
 from ember.seeding import set_seed
 from ember.train.trainer import _has_unbuilt_layers, build_module
 
-
 _EVALUATION_KEYS = ("kind", "split", "epoch", "checkpoint")
 
 

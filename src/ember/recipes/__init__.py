@@ -20,12 +20,16 @@ from typing import Any
 
 from ember.errors import UnknownNameError
 from ember.recipes import (
+    autoencoders,
+    dbn,
     fashion_cnn,
     fashion_mlp,
     fashion_resnet,
     forecast,
+    gan,
     sentiment,
     textgen,
+    vae,
 )
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
 
@@ -136,6 +140,58 @@ RECIPES: dict[str, Recipe] = {
             "sentiment by transfer learning: pretrained MiniLM, top layers fine-tuned, bottom cached",
             sentiment,
             {"model": "minilm", "epochs": 3, "learning_rate": 0.0002},
+        ),
+        Recipe(
+            "autoencoder",
+            "dimensionality reduction: a dense autoencoder squeezes MNIST digits into 2 numbers, "
+            "plotted by class",
+            autoencoders,
+        ),
+        Recipe(
+            "denoising-autoencoder",
+            "a convolutional autoencoder cleans Gaussian noise (std 0.3) off Fashion-MNIST; PSNR",
+            autoencoders,
+            {
+                "kind": "denoising",
+                "dataset": "fashion_mnist",
+                "model": "conv",
+                "widths": (16, 32),
+                "code_size": 128,
+                "noise_std": 0.3,
+                "epochs": 8,
+            },
+        ),
+        Recipe(
+            "anomaly-autoencoder",
+            "anomaly detection: trained without one MNIST digit, scores it by reconstruction "
+            "error; ROC-AUC",
+            autoencoders,
+            {"kind": "anomaly", "widths": (256, 64), "code_size": 16, "epochs": 3},
+        ),
+        Recipe(
+            "vae",
+            "variational autoencoder (784-512-20) on MNIST: ELBO as reconstruction + KL, samples, "
+            "interpolations, latent map",
+            vae,
+        ),
+        Recipe(
+            "gan",
+            "DCGAN on Fashion-MNIST: samples each epoch, scored by a domain-specific FID and "
+            "class coverage",
+            gan,
+        ),
+        Recipe(
+            "cgan",
+            "class-conditional DCGAN on Fashion-MNIST: one grid column per class, conditional "
+            "accuracy",
+            gan,
+            {"conditional": True},
+        ),
+        Recipe(
+            "dbn",
+            "deep belief network: RBMs pretrained on 60,000 unlabelled MNIST digits, fine-tuned "
+            "on 1,000 labels",
+            dbn,
         ),
     ]
 }

@@ -45,7 +45,9 @@ def test_a_bad_local_csv_raises_naming_the_problem(isolated, text, error, match)
 
 
 def test_without_csv_or_statsmodels_the_error_names_folders_and_fix(isolated, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "statsmodels", None)  # `import statsmodels...` raises
+    # `import statsmodels...` raises, even after another test imported its submodules
+    for name in [n for n in sys.modules if n.split(".")[0] == "statsmodels"] + ["statsmodels"]:
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(DatasetNotFoundError) as caught:
         sunspots()
     message = str(caught.value)

@@ -65,6 +65,23 @@ def test_out_folder_that_is_not_a_run_is_left_alone(tmp_path, capsys):
     assert (folder / "notes.txt").read_text() == "precious"
 
 
+def test_an_unknown_feature_map_method_fails_before_anything_is_written(tmp_path, capsys):
+    error = fails(
+        [
+            "train",
+            "fashion-mlp",
+            *TINY,
+            "--set",
+            "feature_maps=pca,umap",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capsys,
+    )
+    assert "feature_maps" in error and "'umap'" in error and "pca,tsne" in error
+    assert not (tmp_path / "run").exists()
+
+
 def test_resume_something_that_is_not_a_run(tmp_path, capsys):
     assert "is not an ember run" in fails(["resume", str(tmp_path)], capsys)
     assert "does not exist" in fails(["resume", str(tmp_path / "missing")], capsys)

@@ -39,6 +39,7 @@ class RecipeConfig:
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     epochs: int = 10  # passes over the training data
     batch_size: int = 32  # samples per training step
+    feature_maps: tuple[str, ...] = ("pca",)  # classifier reports' feature maps: pca, tsne
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,6 +103,9 @@ class Experiment:
     accuracy) or ``"language_model"`` (the task's loss in nats and bits per token; best by loss).
     ``tokenizer`` is saved with a text run, so that its network can be fed text later.
 
+    A classification run's evaluation also draws its penultimate features in 2-D, one
+    ``feature-map-<method>.png`` per method in ``feature_maps`` (the report shows them).
+
     ``evaluator``, when given, replaces both: ``evaluator(experiment, split, out_dir)`` returns
     the split's metrics (floats) and may write PNG plots into ``out_dir``, which the report shows
     (a forecast against the truth, say). ``monitor`` then names the logged value for ``best``
@@ -121,6 +124,7 @@ class Experiment:
     tokenizer: Any = None
     evaluator: Callable[[Any, str, Path], dict[str, float]] | None = None
     best_by: str | None = None  # the logged metric (without val_) that picks the best checkpoint
+    feature_maps: tuple[str, ...] = ("pca",)  # classification: the test maps ("pca", "tsne")
 
     @property
     def monitor(self) -> str:

@@ -4,7 +4,8 @@
 :func:`classification_scores` the per-class scores, ROC curves and confusion matrix of the report.
 
 ``evaluation/<split>.safetensors`` holds the class probabilities and labels of every sample and
-the most confidently wrong images (or texts, in its metadata), which the report shows.
+the most confidently wrong images (or texts, in its metadata), which the report shows, and
+:func:`save_feature_maps` draws the split's penultimate features in 2-D beside them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torchmetrics.functional.classification import (
 )
 
 from ember.recipes.experiment import Experiment
+from ember.runs.feature_maps import feature_map
 from ember.saving import save_tensors
 
 WRONG_IMAGES = 24  # how many confidently wrong images (or texts) the report shows
@@ -147,3 +149,25 @@ def save_evaluation(
     path.parent.mkdir(exist_ok=True)
     save_tensors(tensors, path, metadata=metadata)
     return path
+
+
+def save_feature_maps(run_dir: Path, split: str, experiment: Experiment) -> list[Path]:
+    """Draw ``split``'s penultimate features by class (``experiment.feature_maps`` methods).
+
+    The PNGs go to ``evaluation/<split>/feature-map-<method>.png``, where the report shows a test
+    split's plots. Classification runs only; the points are the network's (not a flip average's).
+    """
+    if experiment.evaluation != "classification" or not experiment.feature_maps:
+        return []
+    x, labels = experiment.data.split(split)
+    out_dir = Path(run_dir) / "evaluation" / split
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return feature_map(
+        experiment.network,
+        x,
+        labels,
+        experiment.data.class_names,
+        out_dir,
+        experiment.feature_maps,
+        seed=experiment.seed,
+    )

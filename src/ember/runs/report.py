@@ -155,7 +155,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
         page += _classification_sections(tensors, class_names, scores, plots_dir, wrong_texts)
 
     figures = sorted((run_dir / "evaluation" / "test").glob("*.png"))
-    if figures:  # drawn by a recipe's own evaluator (a forecast against the truth, say)
+    if figures:  # feature maps, or a recipe evaluator's own plots (a forecast against the truth)
         page.append("<h2>Test plots</h2>")
         page += [_image(path, path.stem.replace("_", " ")) for path in figures]
     samples = [(r["epoch"], r["sample"]) for r in epochs if isinstance(r.get("sample"), str)]

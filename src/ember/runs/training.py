@@ -31,7 +31,7 @@ from ember.recipes import Recipe
 from ember.recipes.experiment import Experiment
 from ember.runs import metrics_log, rundir
 from ember.runs.checkpoint import Checkpoint, load_checkpoint
-from ember.runs.evaluation import evaluate_split, save_evaluation
+from ember.runs.evaluation import evaluate_split, save_evaluation, save_feature_maps
 from ember.runs.report import REPORT_FILE, render_report
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
@@ -177,6 +177,7 @@ def _evaluate(
 ) -> dict[str, Any]:
     metrics, probabilities = evaluate_split(experiment, split, run)
     save_evaluation(run, split, experiment, probabilities)
+    save_feature_maps(run, split, experiment)
     record = {"kind": "evaluation", "split": split, "epoch": epoch, "checkpoint": which, **metrics}
     metrics_log.append(run / metrics_log.METRICS_FILE, record)
     return metrics

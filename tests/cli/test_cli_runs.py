@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ember import datasets
+from ember import datasets, recipes
 from ember.cli import main
 from ember.runs import load_checkpoint, metrics_log
 from ember.runs import training as run_training
@@ -57,6 +57,16 @@ def test_train_writes_a_complete_run_folder(run, capsys):
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "time"} <= set(
         records[0]
     )
+
+
+def test_the_report_maps_the_test_features_by_class(run):
+    """PCA of the penultimate features (Dense 8) of the test images, shown in the report."""
+    path = run / "evaluation" / "test" / "feature-map-pca.png"
+    image = Image.open(path)
+    assert image.format == "PNG" and min(image.size) > 200
+    assert 'alt="feature-map-pca"' in (run / "report.html").read_text()
+    assert not (run / "evaluation" / "test" / "feature-map-tsne.png").exists()  # opt-in: slower
+    assert "feature_maps:" in (run / "config.yaml").read_text()
 
 
 def test_the_summary_table_and_report_path_are_printed(tmp_path, capsys):
@@ -196,6 +206,10 @@ def test_list_names_every_recipe_dataset_and_model(capsys):
         "Sequential",
     ):
         assert name in out
+    for recipe in recipes.RECIPES:
+        assert recipe in out
+    for corpus in ("moby_dick()", "jane_austen()", "rotten_tomatoes()", "sunspots()"):
+        assert corpus in out
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,10 @@ def list_all(args: argparse.Namespace, console: Console) -> int:
             "datasets (ember datasets info NAME)",
             [(n, m.DESCRIPTION) for n, m in datasets.DATASETS.items()],
         ),
+        (
+            "text corpora and series (ember.datasets.NAME())",
+            [(f"{n}()", d) for n, d in datasets.CORPORA.items()],
+        ),
         ("models (ember.models)", sorted(models.DESCRIPTIONS.items())),
     ):
         table = Table(title=title, title_justify="left", show_header=False, box=None)

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 from ember.datasets import cifar10, fashion_mnist, mnist
@@ -37,7 +38,14 @@ DATASETS: dict[str, ModuleType] = {
     "cifar10": cifar10,
 }
 
+# The text corpora and the series, returned by functions of these names (for `ember list`).
+CORPORA: dict[str, str] = {
+    name: importlib.import_module(f"ember.datasets.{name}").DESCRIPTION
+    for name in ("moby_dick", "jane_austen", "rotten_tomatoes", "sunspots")
+}
+
 __all__ = [
+    "CORPORA",
     "DATASETS",
     "FileInfo",
     "LabelledTexts",

@@ -7,7 +7,7 @@ classifier trained on the images' own domain instead (:func:`ember.metrics.frech
 
 - the classifier (``SPEC``): Conv2D 32 (3x3, same, ReLU), MaxPooling 2x2, Conv2D 64 (3x3, same,
   ReLU), MaxPooling 2x2, Flatten, Dense 128 (ReLU), Dropout 0.3, Dense 10 (softmax); trained
-  with Adam (1e-3) for 3 epochs at batch 128 on all training images, seed 0; about 91% test
+  with Adam (1e-3) for 8 epochs at batch 128 on all training images, seed 0; about 92% test
   accuracy on Fashion-MNIST and 99% on MNIST (written into the file, see ``test_accuracy``);
 - the features: its penultimate layer, the 128 ReLU outputs of Dense 128 that its softmax head
   reads (what :func:`ember.runs.feature_maps.penultimate_features` returns), in eval mode.
@@ -57,7 +57,7 @@ SPEC: dict[str, Any] = {
     "filters": [32, 64],  # two 3x3 "same" convolutions, each followed by 2x2 max pooling
     "dense_units": 128,  # the penultimate layer: the feature space of the domain FID
     "dropout": 0.3,
-    "epochs": 3,
+    "epochs": 8,  # 3 gave 0.901 on Fashion-MNIST: shirts and coats then count as misses of a cGAN
     "batch_size": 128,
     "learning_rate": 0.001,
     "seed": 0,
@@ -246,7 +246,8 @@ def domain_classifier(
 def _train(data: Any, device: torch.device, verbose: int) -> Sequential:
     # Own random numbers: the same weights whatever the caller's state, which stays untouched.
     gpus = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=gpus):
+    # Training needs gradients even when the caller scores samples under no_grad.
+    with torch.random.fork_rng(devices=gpus), torch.enable_grad():
         torch.manual_seed(SPEC["seed"])
         network = build_classifier(data.input_shape, len(data.class_names))
         network.compile(

@@ -44,21 +44,21 @@ def test_labels_condition_both_networks():
     torch.manual_seed(0)
     generator = DCGANGenerator(8, width=4, num_classes=3).eval()
     discriminator = DCGANDiscriminator(width=4, num_classes=3).eval()
-    with torch.no_grad():
-        for module in (generator.label_embedding, discriminator.label_embedding):
-            module.weight.normal_()  # distinct classes, clearly
     latents, image = torch.randn(1, 8).repeat(2, 1), torch.rand(1, 28, 28, 1).repeat(2, 1, 1, 1)
     labels = torch.tensor([0, 2])
     made = generator(latents, labels)
     assert not torch.allclose(made[0], made[1])
+    # the generator's input is the noise scaled by the label's embedding
+    scaled = latents * generator.label_embedding(labels)
+    expected = generator.upsample(generator.project(scaled)).permute(0, 2, 3, 1)
+    torch.testing.assert_close(made, expected)
     scores = discriminator(image, labels)
     assert not torch.allclose(scores[0], scores[1])
-    # the projection term is the inner product of the label embedding with the features
-    features = discriminator.features(image.permute(0, 3, 1, 2))
-    expected = discriminator.head(features).squeeze(1) + (
-        discriminator.label_embedding(labels) * features
-    ).sum(1)
-    torch.testing.assert_close(scores, expected)
+    # the discriminator reads the label as one-hot channels beside the image's
+    planes = torch.zeros(2, 28, 28, 3)
+    planes[0, ..., 0], planes[1, ..., 2] = 1, 1
+    features = discriminator.features(torch.cat([image, planes], 3).permute(0, 3, 1, 2))
+    torch.testing.assert_close(scores, discriminator.head(features).squeeze(1))
 
 
 def test_layer_normalisation_judges_each_image_alone():

@@ -128,6 +128,8 @@ def test_a_stopped_gan_run_resumes_to_the_same_weights_grids_and_scores(tmp_path
         ("gan", {"learning_rate": -1.0}, "positive learning_rate"),
         ("cgan", {"grid_samples": 15}, "multiples of 10"),
         ("cgan", {"eval_samples": 1005}, "multiples of 10"),
+        ("gan", {"class_loss": 1.0}, "must be conditional"),
+        ("cgan", {"loss": "wasserstein_gp"}, "built for the non-saturating loss"),
     ],
 )
 def test_bad_configs_fail_before_any_training(tmp_path, monkeypatch, name, overrides, message):

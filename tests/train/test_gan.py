@@ -270,3 +270,89 @@ def test_bad_data_is_refused_before_any_step():
         GAN(*tiny_networks(), latent_size=7).setup((images(),), CPU)
     for key, value in gan.module.state_dict().items():
         assert torch.equal(value, before[key]), key
+
+
+class LabelScaledGenerator(torch.nn.Module):
+    """A tiny conditional generator: the noise scaled by a label embedding, then linear-tanh."""
+
+    def __init__(self, classes=3):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(classes, LATENT)
+        self.linear = torch.nn.Linear(LATENT, 16)
+
+    def forward(self, latents, labels):
+        return torch.tanh(self.linear(latents * self.embedding(labels))).view(-1, 4, 4, 1)
+
+
+def test_ac_gan_step_matches_the_hand_formulas():
+    torch.manual_seed(0)
+    generator = LabelScaledGenerator()
+    discriminator = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 1 + 3))
+    sgd = ember.optimizers.SGD(0.1)
+    gan = GAN(
+        generator,
+        discriminator,
+        latent_size=LATENT,
+        generator_optimizer=sgd,
+        discriminator_optimizer=sgd,
+        conditional=True,
+        num_classes=3,
+        class_loss=0.5,
+    )
+    x, y = images(), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    gan.setup((x, y), CPU)
+    generator, discriminator = copy.deepcopy(generator), copy.deepcopy(discriminator)
+    torch.manual_seed(1)
+    out = gan.training_step((x, y))
+
+    torch.manual_seed(1)
+    fake = generator(torch.randn(len(x), LATENT), y)
+    bce, ce = (
+        torch.nn.functional.binary_cross_entropy_with_logits,
+        torch.nn.functional.cross_entropy,
+    )
+    real_out, fake_out = discriminator(2 * x - 1), discriminator(fake.detach())
+    class_loss = ce(real_out[:, 1:], y)  # the real images only
+    d_loss = (
+        bce(real_out[:, 0], torch.ones(8)) + bce(fake_out[:, 0], torch.zeros(8)) + 0.5 * class_loss
+    )
+    torch.testing.assert_close(out["class_loss"], class_loss.detach())
+    torch.testing.assert_close(out["d_loss"], d_loss.detach())
+    d_grads = torch.autograd.grad(d_loss, list(discriminator.parameters()))
+    with torch.no_grad():
+        for param, grad in zip(discriminator.parameters(), d_grads):
+            param -= 0.1 * grad
+    for mine, theirs in zip(discriminator.parameters(), gan.module.discriminator.parameters()):
+        torch.testing.assert_close(mine, theirs)
+    # the generator: fool the updated discriminator and be seen as the class it was asked for
+    judged = discriminator(fake)
+    g_loss = bce(judged[:, 0], torch.ones(8)) + 0.5 * ce(judged[:, 1:], y)
+    torch.testing.assert_close(out["g_loss"], g_loss.detach())
+    g_grads = torch.autograd.grad(g_loss, list(generator.parameters()))
+    for param, grad, theirs in zip(
+        generator.parameters(), g_grads, gan.module.generator.parameters()
+    ):
+        torch.testing.assert_close(param - 0.1 * grad, theirs)
+
+
+def test_ac_gan_settings_and_shapes_are_checked():
+    conditional = {"latent_size": 8, "conditional": True, "num_classes": 10}
+    networks = (DCGANGenerator(8, width=4, num_classes=10), DCGANDiscriminator(width=4))
+    with pytest.raises(ConfigError, match="must be conditional"):
+        GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4), latent_size=8, class_loss=1.0)
+    with pytest.raises(ConfigError, match="non-saturating"):
+        GAN(*networks, **conditional, class_loss=1.0, loss="wasserstein_gp")
+    with pytest.raises(ConfigError, match="non-negative number"):
+        GAN(*networks, **conditional, class_loss=-1.0)
+    # a discriminator with one output cannot give class logits: said before any step
+    gan = GAN(*networks, **conditional, class_loss=1.0)
+    batch = (torch.rand(4, 28, 28, 1), torch.tensor([0, 1, 2, 3]))
+    with pytest.raises(ShapeError, match=r"\(N, 11\).*class_outputs=10"):
+        gan.setup(batch, CPU)
+    with pytest.raises(ConfigError, match="would copy the label"):
+        DCGANDiscriminator(width=4, num_classes=10, class_outputs=10)
+    scores = DCGANDiscriminator(width=4, class_outputs=10)(batch[0])
+    assert scores.shape == (4, 11)
+    GAN(
+        networks[0], DCGANDiscriminator(width=4, class_outputs=10), **conditional, class_loss=1.0
+    ).setup(batch, CPU)

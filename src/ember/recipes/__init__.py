@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ember.errors import UnknownNameError
+from ember.errors import ConfigError, UnknownNameError
 from ember.recipes import (
     autoencoders,
     dbn,
@@ -32,6 +32,8 @@ from ember.recipes import (
     vae,
 )
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
+
+FEATURE_MAP_METHODS = ("pca", "tsne")  # ember.runs.feature_maps.METHODS (runs imports recipes)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,16 @@ class Recipe:
 
     def build(self, config: Any) -> Experiment:
         """Data, model and engine for ``config``."""
-        return self.module.build(config)
+        methods = tuple(getattr(config, "feature_maps", ("pca",)))
+        unknown = [method for method in methods if method not in FEATURE_MAP_METHODS]
+        if unknown:  # before any data is loaded
+            raise ConfigError(
+                f"expected feature_maps from {', '.join(FEATURE_MAP_METHODS)}, received "
+                f"{unknown[0]!r}. Fix: --set feature_maps=pca,tsne (or feature_maps= for none)."
+            )
+        experiment = self.module.build(config)
+        experiment.feature_maps = methods
+        return experiment
 
 
 RECIPES: dict[str, Recipe] = {
@@ -185,7 +196,7 @@ RECIPES: dict[str, Recipe] = {
             "class-conditional DCGAN on Fashion-MNIST: one grid column per class, conditional "
             "accuracy",
             gan,
-            {"conditional": True},
+            {"conditional": True, "class_loss": 1.0},
         ),
         Recipe(
             "dbn",

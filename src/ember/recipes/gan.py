@@ -5,8 +5,9 @@ The generator turns a noise vector into a 28x28 image (transposed convolutions, 
 ones. The :class:`~ember.train.gan.GAN` task alternates their Adam steps on the engine, with the
 non-saturating loss of DCGAN, or ``--set loss=wasserstein_gp`` for a WGAN-GP critic (then with
 per-image layer norm, 5 critic steps per generator step and the paper's Adam settings).
-``cgan`` conditions both networks on the class: the generator reads a label embedding beside
-the noise, the discriminator projects one onto its features.
+``cgan`` conditions both networks on the class: the generator's noise is scaled by a learned
+embedding of the label, and the discriminator reads the label as one-hot channels beside the
+image (:mod:`ember.models.dcgan` says why).
 
 After every epoch the generator draws the same fixed noise into ``<run>/samples/epoch-NNN.png``
 (one column per class for ``cgan``), so the run folder shows the images taking shape.
@@ -52,6 +53,7 @@ from ember.recipes.domain_classifier import domain_classifier, sample_quality
 from ember.recipes.experiment import Experiment, load_images
 from ember.train import Trainer
 from ember.train.gan import GAN
+from ember.train.gan_checks import check_class_loss
 
 LOSSES = ("non_saturating", "wasserstein_gp")
 MIN_SHARE = 0.05  # the issue's coverage target: every class in at least 5% of the samples
@@ -62,8 +64,9 @@ GRID_IMAGES = 100  # images in samples.png
 class Config(RecipeConfig):
     dataset: str = "fashion_mnist"  # fashion_mnist or mnist
     conditional: bool = False  # class-conditioned generator and discriminator (the cgan recipe)
+    class_loss: float = 0.0  # conditional: AC-GAN's auxiliary classification weight (cgan: 1)
     loss: str = "non_saturating"  # non_saturating (DCGAN) or wasserstein_gp (WGAN-GP)
-    epochs: int = 4  # passes over the training images (3,752 steps at batch 64)
+    epochs: int = 10  # passes over the training images (9,380 steps at batch 64)
     batch_size: int = 64  # real images (and as many fakes) per step
     latent_size: int = 64  # length of the generator's noise vector
     width: int = 32  # channels of G's last hidden and D's first layer; the next layer doubles
@@ -99,6 +102,7 @@ def check_config(config: Config, num_classes: int = 10) -> None:
         raise ConfigError(f"expected eval_samples >= 2, received {config.eval_samples}.")
     if config.learning_rate is not None and not config.learning_rate > 0:
         raise ConfigError(f"expected a positive learning_rate, received {config.learning_rate!r}")
+    check_class_loss(config.class_loss, config.conditional, config.loss)
     if config.conditional and (
         config.grid_samples % num_classes or config.eval_samples % num_classes
     ):
@@ -148,11 +152,13 @@ def build(config: Config) -> Experiment:
     wasserstein = config.loss == "wasserstein_gp"
     # -- the networks: noise (N, latent) -> images (N, 28, 28, 1) in [-1, 1] -> one logit each --
     generator = DCGANGenerator(config.latent_size, data.input_shape, config.width, classes)
+    # An AC-GAN discriminator predicts the class instead of reading it.
     discriminator = DCGANDiscriminator(
         data.input_shape,
         config.width,
-        classes,
+        None if config.class_loss else classes,
         normalization="layer" if wasserstein else "batch",  # WGAN-GP penalises per image
+        class_outputs=classes if config.class_loss else None,
     )
     # -- the task: two Adam optimizers (the papers' betas), D steps per G step ---------------
     optimizer = None  # the GAN task's default for the loss
@@ -170,6 +176,7 @@ def build(config: Config) -> Experiment:
         discriminator_steps=steps,
         conditional=config.conditional,
         num_classes=classes,
+        class_loss=config.class_loss,
     )
     grids = RunSampleGrid(config.grid_samples)
     trainer = Trainer(gan, epochs=config.epochs, device=config.device, callbacks=[grids])

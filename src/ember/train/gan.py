@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ember import optimizers
 from ember.errors import DataError
@@ -66,6 +67,11 @@ class GAN:
         gradient_penalty: the penalty's weight (lambda) with ``"wasserstein_gp"``.
         conditional: feed class labels (the batch's ``y``) to both networks.
         num_classes: how many classes the labels take (needed when ``conditional``).
+        class_loss: with ``conditional``, the weight of AC-GAN's auxiliary classification
+            loss (Odena et al. 2017; 0: off). The discriminator then gets no labels and returns
+            ``(N, 1 + num_classes)``, realness then class logits (``DCGANDiscriminator(
+            class_outputs=10)``); it learns to classify the real images, and the generator
+            learns to make images it classifies as the class they were made for.
 
     Example:
         >>> import torch, ember
@@ -93,10 +99,13 @@ class GAN:
         gradient_penalty: float = 10.0,
         conditional: bool = False,
         num_classes: int | None = None,
+        class_loss: float = 0.0,
     ) -> None:
         checks.check_networks(generator, discriminator)
         checks.check_settings(latent_size, loss, discriminator_steps, gradient_penalty)
         checks.check_conditioning(conditional, num_classes)
+        checks.check_class_loss(class_loss, conditional, loss)
+        self.class_loss = float(class_loss)
         self.module = GANModules(generator, discriminator)
         self.latent_size, self.loss = latent_size, loss
         self.discriminator_steps = discriminator_steps
@@ -147,8 +156,10 @@ class GAN:
             with torch.no_grad():
                 fake = checks.run_network(generator, latents, labels, "generator")
                 checks.check_generated(fake, x[:2])  # before the discriminator: the clearer fix
-                scores = checks.run_network(discriminator, x[:2], labels, "discriminator")
-                checks.check_scores(scores, x[:2])
+                scores = checks.run_network(
+                    discriminator, x[:2], None if self.class_loss else labels, "discriminator"
+                )
+                checks.check_scores(scores, x[:2], self.num_classes if self.class_loss else None)
         finally:
             self.module.train(was_training)
 
@@ -177,10 +188,17 @@ class GAN:
         latents = torch.randn(len(real), self.latent_size, device=real.device, dtype=real.dtype)
         with torch.set_grad_enabled(update_generator):  # no graph through G when it stays put
             fake = self._call(self._generate, latents, labels)
-        real_scores = self._scores(real, labels)
-        fake_scores = self._scores(fake.detach(), labels)
+        real_scores, real_classes = self._judge(real, labels)
+        fake_scores, _ = self._judge(fake.detach(), labels)
         d_loss = discriminator_loss(real_scores, fake_scores, self.loss)
         outputs = {}
+        if self.class_loss:
+            # AC-GAN's class loss, on real images only: the paper's term on the fakes too lets
+            # D learn G's hidden code for the label rather than the class (measured on
+            # Fashion-MNIST: samples then fool D's classifier but not an independent one).
+            class_loss = F.cross_entropy(real_classes, labels)
+            d_loss = d_loss + self.class_loss * class_loss
+            outputs["class_loss"] = class_loss.detach()
         if self.loss == "wasserstein_gp":
             # The uncompiled critic: torch.compile does not differentiate twice.
             penalty = gradient_penalty(self.module.discriminator, real, fake.detach(), labels)
@@ -188,7 +206,10 @@ class GAN:
             outputs["gradient_penalty"] = penalty.detach()
         _step(self.discriminator_optimizer, d_loss, self.discriminator_spec)
         if update_generator:  # judged by the discriminator just updated
-            g_loss = generator_loss(self._scores(fake, labels), self.loss)
+            scores, classes = self._judge(fake, labels)
+            g_loss = generator_loss(scores, self.loss)
+            if self.class_loss:  # G: images the discriminator sees as the class asked for
+                g_loss = g_loss + self.class_loss * F.cross_entropy(classes, labels)
             _step(self.generator_optimizer, g_loss, self.generator_spec)
         else:
             g_loss = generator_loss(fake_scores.detach(), self.loss)
@@ -200,7 +221,7 @@ class GAN:
         real, labels = batch[0] * 2 - 1, batch[1] if self.conditional else None
         noise = torch.randn(len(real), self.latent_size, generator=self._validation_noise)
         fake = self._call(self._generate, noise.to(real.device, real.dtype), labels)
-        real_scores, fake_scores = self._scores(real, labels), self._scores(fake, labels)
+        (real_scores, _), (fake_scores, _) = self._judge(real, labels), self._judge(fake, labels)
         d_loss = discriminator_loss(real_scores, fake_scores, self.loss)
         return self._report(
             d_loss, generator_loss(fake_scores, self.loss), real_scores, fake_scores
@@ -218,8 +239,14 @@ class GAN:
     def _call(self, network: Any, inputs: torch.Tensor, labels: torch.Tensor | None) -> Any:
         return network(inputs) if labels is None else network(inputs, labels)
 
-    def _scores(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self._call(self._discriminate, images, labels).reshape(len(images))  # (N,)
+    def _judge(
+        self, images: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Realness scores ``(N,)`` and, for an AC-GAN, class logits ``(N, classes)``."""
+        if self.class_loss:  # the discriminator predicts the class rather than reading it
+            scores = self._discriminate(images)
+            return scores[:, 0], scores[:, 1:]
+        return self._call(self._discriminate, images, labels).reshape(len(images)), None
 
     def _report(self, d_loss, g_loss, real_scores, fake_scores) -> dict[str, torch.Tensor]:
         if self.loss == "non_saturating":  # as probabilities of "real": 0.5 means undecided

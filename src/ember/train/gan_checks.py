@@ -77,6 +77,25 @@ def check_conditioning(conditional: bool, num_classes: Any) -> None:
         )
 
 
+def check_class_loss(class_loss: Any, conditional: bool, loss: str) -> None:
+    """AC-GAN's class-loss weight: a number >= 0, for a conditional, non-saturating GAN only."""
+    if isinstance(class_loss, bool) or not isinstance(class_loss, (int, float)) or class_loss < 0:
+        raise ConfigError(
+            f"expected a non-negative number, received class_loss={class_loss!r}. "
+            f"Fix: class_loss=1.0 (AC-GAN) or 0 (off)."
+        )
+    if class_loss and not conditional:
+        raise ConfigError(
+            f"class_loss={class_loss} trains the generator to make a class it was asked for, "
+            f"so the GAN must be conditional. Fix: GAN(..., conditional=True, num_classes=10)."
+        )
+    if class_loss and loss != "non_saturating":
+        raise ConfigError(
+            f"class_loss (AC-GAN) is built for the non-saturating loss, received loss={loss!r}. "
+            f"Fix: loss='non_saturating', or class_loss=0 with a conditional critic."
+        )
+
+
 def optimizer_spec(optimizer: Any, name: str) -> optimizers.OptimizerSpec:
     """``ember.optimizers.get(optimizer)``, refusing schedules (the task runs none)."""
     spec = optimizers.get(optimizer)
@@ -151,8 +170,19 @@ def check_generated(fake: torch.Tensor, images: torch.Tensor) -> None:
         )
 
 
-def check_scores(scores: torch.Tensor, images: torch.Tensor) -> None:
-    """The discriminator gives one score per image, ``(N,)`` or ``(N, 1)``."""
+def check_scores(
+    scores: torch.Tensor, images: torch.Tensor, class_outputs: int | None = None
+) -> None:
+    """One score per image, ``(N,)`` or ``(N, 1)``; for an AC-GAN ``(N, 1 + class_outputs)``."""
+    if class_outputs is not None:
+        if scores.shape != (len(images), 1 + class_outputs):
+            raise ShapeError(
+                f"with class_loss (AC-GAN) the discriminator must return a realness score and "
+                f"{class_outputs} class logits per image, (N, {1 + class_outputs}); for "
+                f"{len(images)} images it returned {tuple(scores.shape)}. Fix: "
+                f"DCGANDiscriminator(class_outputs={class_outputs}) (and no num_classes)."
+            )
+        return
     if scores.numel() != len(images) or len(scores) != len(images):
         raise ShapeError(
             f"the discriminator must return one score per image, (N,) or (N, 1); for "

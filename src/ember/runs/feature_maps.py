@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ember.data.batches import to_tensor
 from ember.errors import ConfigError, DataError
 from ember.layers.base import Layer
 from ember.layers.core import Dense
@@ -171,7 +172,7 @@ def feature_map(
     """
     for method in methods:
         _check_method(method)
-    x = torch.as_tensor(x)
+    x = to_tensor(x)  # numpy float64 (x / 255.0) becomes float32, as in fit
     kept = _sample_indices(len(x), max(MAX_POINTS[method] for method in methods), seed)
     labels = None if labels is None else _as_labels(labels, len(x), class_names)[kept]
     x = x[torch.from_numpy(kept)] if len(kept) < len(x) else x
@@ -230,7 +231,7 @@ def _outputs(
     """``function`` over ``x`` in batches, flattened to (N, F) CPU floats; ``module`` in eval mode."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
-    x = torch.as_tensor(x)
+    x = to_tensor(x)  # numpy float64 (x / 255.0) becomes float32, as in fit
     if len(x) == 0:
         raise DataError("no samples: x is empty. Fix: pass at least 2 samples.")
     device = _device_of(module) if module is not None else x.device

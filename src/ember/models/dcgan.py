@@ -11,10 +11,11 @@ map work: 28x28 (7x7 map) and 32x32 (4x4 map) among them.
 
 Class conditioning (a conditional GAN, Mirza and Osindero 2014): with ``num_classes`` the
 generator multiplies the latent vector elementwise by a learned embedding of the label (as
-AC-GAN implementations do), and the discriminator reads the label as ``num_classes`` one-hot
-channels beside the image's own. Measured on Fashion-MNIST (``benchmarks/generative.py``), the
-earlier design, the label embedding concatenated to the noise and a projection discriminator
-(Miyato and Koyama 2018), made nearly one image per class: the generator ignored its noise.
+AC-GAN implementations do), and the discriminator either reads the label as ``num_classes``
+one-hot channels beside the image's own, or (``class_outputs``, for AC-GAN) predicts it.
+Measured on Fashion-MNIST (``benchmarks/generative.py``), the earlier design, the label
+embedding concatenated to the noise and a projection discriminator (Miyato and Koyama 2018),
+made nearly one image per class: the generator ignored its noise.
 """
 
 from __future__ import annotations

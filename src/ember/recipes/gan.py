@@ -5,9 +5,11 @@ The generator turns a noise vector into a 28x28 image (transposed convolutions, 
 ones. The :class:`~ember.train.gan.GAN` task alternates their Adam steps on the engine, with the
 non-saturating loss of DCGAN, or ``--set loss=wasserstein_gp`` for a WGAN-GP critic (then with
 per-image layer norm, 5 critic steps per generator step and the paper's Adam settings).
-``cgan`` conditions both networks on the class: the generator's noise is scaled by a learned
-embedding of the label, and the discriminator reads the label as one-hot channels beside the
-image (:mod:`ember.models.dcgan` says why).
+``cgan`` conditions the generator on the class (its noise is scaled by a learned embedding of
+the label) and trains it AC-GAN style (``class_loss=1``): the discriminator also predicts the
+class of each image, learning it from the real images only, and the generator is rewarded for
+images it puts in the class they were made for. ``--set class_loss=0`` gives the discriminator
+the label as one-hot input channels instead (:mod:`ember.models.dcgan`).
 
 After every epoch the generator draws the same fixed noise into ``<run>/samples/epoch-NNN.png``
 (one column per class for ``cgan``), so the run folder shows the images taking shape.

@@ -1,7 +1,9 @@
 """Short probes for the textgen-* defaults: val loss after a fixed wall-clock budget.
 
-Each spec is ``name,kind,batch,context,learning_rate,seconds,init`` (kind: tf, lstm, gru, rnn;
-init: ``gpt`` for N(0, 0.02) weights, ``-`` for ember's Keras defaults). Constant learning rate
+Each spec is ``name,kind,batch,context,learning_rate,seconds,init[,compile][,layers x dim]``
+(kind: tf, lstm, gru, rnn; init: ``gpt`` for N(0, 0.02) weights, ``-`` for ember's Keras
+defaults; ``compile``: train through ``torch.compile``, its compile time inside the budget;
+e.g. ``6x96``: the transformer's blocks and width, 4x128 by default). Constant learning rate
 after a 30-step warm-up, random windows, gradients clipped to norm 1; the validation loss is over
 up to 400 windows of the held-out last 10% of Moby-Dick. Run alone: it measures wall time.
 
@@ -43,10 +45,11 @@ def val_loss(net, T):
     return tot / (n * T)
 
 
-def run(name, kind, B, T, lr, budget, init=None, warm=30):
+def run(name, kind, B, T, lr, budget, init=None, compiled=False, shape="4x128", warm=30):
     torch.manual_seed(0)
+    layers, dim = (int(n) for n in shape.split("x"))
     net = (
-        TransformerLanguageModel(V, context=T, dim=128, num_layers=4)
+        TransformerLanguageModel(V, context=T, dim=dim, num_layers=layers)
         if kind == "tf"
         else RecurrentLanguageModel(V, units=384, cell={"rnn": "rnn"}.get(kind, kind))
     )
@@ -56,6 +59,7 @@ def run(name, kind, B, T, lr, budget, init=None, warm=30):
             if p.ndim == 2:
                 torch.nn.init.normal_(p, 0, 0.02)
     opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=0.0)
+    forward = torch.compile(net) if compiled else net
     g = torch.Generator().manual_seed(0)
     t = time.perf_counter()
     step = 0
@@ -65,7 +69,7 @@ def run(name, kind, B, T, lr, budget, init=None, warm=30):
         y = torch.stack([train[o + 1 : o + T + 1] for o in off])
         for gr in opt.param_groups:
             gr["lr"] = lr * min(1, (step + 1) / warm)
-        loss = F.cross_entropy(net(x).reshape(-1, V), y.reshape(-1))
+        loss = F.cross_entropy(forward(x).reshape(-1, V), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -78,5 +82,17 @@ def run(name, kind, B, T, lr, budget, init=None, warm=30):
 
 
 for spec in sys.argv[1:]:
-    name, kind, B, T, lr, budget, init = spec.split(",")
-    run(name, kind, int(B), int(T), float(lr), float(budget), init if init != "-" else None)
+    name, kind, B, T, lr, budget, init, *extra = spec.split(",")
+    compiled = "compile" in extra
+    shapes = [e for e in extra if "x" in e]
+    run(
+        name,
+        kind,
+        int(B),
+        int(T),
+        float(lr),
+        float(budget),
+        init if init != "-" else None,
+        compiled,
+        shapes[0] if shapes else "4x128",
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from fake_images import install
+from partial_runs import train_first_epoch
 
 from ember import recipes
 from ember.errors import ConfigError
@@ -13,7 +14,6 @@ from ember.models.dbn import DeepBeliefNetwork
 from ember.recipes.dbn import split_labelled
 from ember.recipes.experiment import load_images
 from ember.runs import load_checkpoint, metrics_log, training
-from ember.train.callback import Callback
 
 TINY = {
     "labelled": 50,
@@ -95,21 +95,7 @@ def test_a_resumed_dbn_run_ends_bitwise_equal_without_pretraining_again(
     config = recipe.config(**TINY)
     training.train(recipe, config, out=tmp_path / "whole", verbose=0)
 
-    class StopAfterFirstEpoch(Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                self.trainer.stop_training = True
-
-    build = training.Recipe.build
-
-    def build_and_stop(self, config):
-        experiment = build(self, config)
-        experiment.trainer.callbacks.append(StopAfterFirstEpoch())
-        return experiment
-
-    with monkeypatch.context() as patch:
-        patch.setattr(training.Recipe, "build", build_and_stop)
-        training.train(recipe, config, out=tmp_path / "part", verbose=0)
+    train_first_epoch(recipe, config, tmp_path / "part", monkeypatch)
     assert len(pretrain_calls) == 2
     training.resume(tmp_path / "part", verbose=0)
     assert len(pretrain_calls) == 2  # the checkpoint holds the fine-tuned weights

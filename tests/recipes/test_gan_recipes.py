@@ -8,13 +8,13 @@ import pytest
 import torch
 from fake_images import install
 from matplotlib.image import imread
+from partial_runs import train_first_epoch
 from torch import nn
 
 from ember import recipes
 from ember.cli import main
 from ember.errors import ConfigError
 from ember.runs import load_checkpoint, metrics_log, training
-from ember.train.callback import Callback
 
 TINY = {
     "epochs": 1,
@@ -90,21 +90,7 @@ def test_a_stopped_gan_run_resumes_to_the_same_weights_grids_and_scores(tmp_path
     config = recipe.config(**{**TINY, "epochs": 2})
     whole = training.train(recipe, config, out=tmp_path / "whole", verbose=0)
 
-    class StopAfterFirstEpoch(Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                self.trainer.stop_training = True
-
-    build = training.Recipe.build
-
-    def build_and_stop(self, config):
-        experiment = build(self, config)
-        experiment.trainer.callbacks.append(StopAfterFirstEpoch())
-        return experiment
-
-    with monkeypatch.context() as patch:
-        patch.setattr(training.Recipe, "build", build_and_stop)
-        training.train(recipe, config, out=tmp_path / "part", verbose=0)
+    train_first_epoch(recipe, config, tmp_path / "part", monkeypatch)
     part = tmp_path / "part"
     assert load_checkpoint(part).epoch == 1
     assert main(["resume", str(part), "--quiet"]) == 0

@@ -6,13 +6,13 @@ import math
 
 import pytest
 import torch
+from partial_runs import train_first_epoch
 
 from ember import recipes
 from ember.cli import main
 from ember.errors import ConfigError, DataError
 from ember.recipes import text_data
 from ember.runs import load_checkpoint, metrics_log, training
-from ember.train.callback import Callback
 
 CORPUS = (
     "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money "
@@ -71,21 +71,7 @@ def test_a_stopped_run_resumes_to_the_same_weights_and_samples(tmp_path, monkeyp
     config = recipe.config(**{**TINY, "epochs": 3})
     training.train(recipe, config, out=tmp_path / "whole", verbose=0)
 
-    class StopAfterFirstEpoch(Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                self.trainer.stop_training = True
-
-    build = training.Recipe.build
-
-    def build_and_stop(self, config):
-        experiment = build(self, config)
-        experiment.trainer.callbacks.append(StopAfterFirstEpoch())
-        return experiment
-
-    with monkeypatch.context() as patch:
-        patch.setattr(training.Recipe, "build", build_and_stop)
-        training.train(recipe, config, out=tmp_path / "part", verbose=0)
+    train_first_epoch(recipe, config, tmp_path / "part", monkeypatch)
     assert load_checkpoint(tmp_path / "part").epoch == 1
     training.resume(tmp_path / "part", verbose=0)
     whole = load_checkpoint(tmp_path / "whole").weights

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from partial_runs import train_first_epoch
 
 from ember import recipes
 from ember.errors import ConfigError
@@ -14,7 +15,6 @@ from ember.models.vae import standard_normal_kl
 from ember.recipes import vae
 from ember.recipes.experiment import load_images
 from ember.runs import feature_maps, load_checkpoint, metrics_log, training
-from ember.train.callback import Callback
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TEST_IMAGES = 1000  # the first 1,000 test images hold every class; enough to score, and quick
@@ -83,21 +83,7 @@ def test_a_stopped_vae_run_resumes_to_the_same_weights_and_test_loss(tmp_path, m
     config = recipe.config(**{**TINY, "epochs": 2, "train_samples": 600})
     whole = training.train(recipe, config, out=tmp_path / "whole", verbose=0)
 
-    class StopAfterFirstEpoch(Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:
-                self.trainer.stop_training = True
-
-    build = training.Recipe.build
-
-    def build_and_stop(self, config):
-        experiment = build(self, config)
-        experiment.trainer.callbacks.append(StopAfterFirstEpoch())
-        return experiment
-
-    with monkeypatch.context() as patch:
-        patch.setattr(training.Recipe, "build", build_and_stop)
-        training.train(recipe, config, out=tmp_path / "part", verbose=0)
+    train_first_epoch(recipe, config, tmp_path / "part", monkeypatch)
     assert load_checkpoint(tmp_path / "part").epoch == 1
     resumed = training.resume(tmp_path / "part", verbose=0)
     expected, got = load_checkpoint(tmp_path / "whole").weights, load_checkpoint(tmp_path / "part")

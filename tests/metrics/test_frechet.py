@@ -55,8 +55,9 @@ def test_domain_fid_is_the_distance_between_classifier_features_in_any_batch_siz
     with torch.no_grad():
         expected = frechet_distance(classifier(real), classifier(fake))
     for batch_size in (7, 64):
-        assert domain_fid(classifier, real, fake, batch_size) == pytest.approx(expected, rel=1e-9)
-    assert domain_fid(classifier, real.numpy(), fake.numpy()) == pytest.approx(expected, rel=1e-9)
+        # float32 features: the batch size changes the GEMM blocking, hence the last bits
+        assert domain_fid(classifier, real, fake, batch_size) == pytest.approx(expected, rel=1e-6)
+    assert domain_fid(classifier, real.numpy(), fake.numpy()) == pytest.approx(expected, rel=1e-6)
 
 
 def test_class_coverage_gives_each_class_share():

@@ -39,7 +39,6 @@ def test_penultimate_features_of_sequential_equal_forward_through_all_but_last_l
     torch.testing.assert_close(features, reference, atol=1e-6, rtol=1e-6)
 
 
-
 def test_numpy_float64_inputs_are_read_as_float32_like_fit():
     model, x = _mlp(), np.random.default_rng(0).random((6, 4, 5))  # x / 255.0 is float64
     expected = penultimate_features(model, torch.from_numpy(x).float())

@@ -169,7 +169,7 @@ def from_mapping(
 
     Example:
         >>> from_mapping(RecipeConfig, {"epochs": 2, "batch_size": 64}, "run.yaml")
-        RecipeConfig(seed=0, device='auto', epochs=2, batch_size=64)
+        RecipeConfig(seed=0, device='auto', epochs=2, batch_size=64, feature_maps=('pca',))
         >>> from_mapping(RecipeConfig, {"epoch": 2}, "run.yaml", recipe="fashion-mlp")
         Traceback (most recent call last):
         ...

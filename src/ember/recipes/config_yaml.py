@@ -102,6 +102,8 @@ def to_yaml(config: Any, recipe: str, versions: Mapping[str, str]) -> str:
         epochs: 3
         # samples per training step
         batch_size: 32
+        # classifier reports' feature maps: pca, tsne
+        feature_maps: [pca]
         versions:
           ember: 0.1.0
     """

@@ -6,7 +6,7 @@ import torch
 from matplotlib.image import imread
 
 import ember
-from ember.callbacks.sample_grid import SampleGrid, image_grid
+from ember.callbacks.sample_grid import SampleGrid, image_grid, save_png
 from ember.errors import ConfigError
 from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ember.train.gan import GAN
@@ -79,3 +79,10 @@ def test_a_task_without_a_generator_is_refused(tmp_path):
         trainer.fit((torch.rand(4, 2), torch.rand(4, 2)), verbose=0)
     with pytest.raises(ConfigError, match="num_samples=0"):
         SampleGrid(tmp_path, num_samples=0)
+
+
+def test_save_png_scale_repeats_each_pixel_into_a_block(tmp_path):
+    image = np.array([[[0.0], [1.0]], [[1.0], [0.0]]])  # a 2x2 checkerboard
+    save_png(image, tmp_path / "big.png", scale=3)
+    saved = imread(tmp_path / "big.png")[..., 0]
+    np.testing.assert_allclose(saved, np.kron(image[..., 0], np.ones((3, 3))), atol=1 / 255)

@@ -51,8 +51,8 @@ def test_gan_trains_draws_a_grid_per_epoch_and_scores_its_samples(tmp_path):
     assert grids == ["epoch-001.png", "epoch-002.png"]
     assert imread(run / "samples" / "epoch-001.png").shape[:2] == (4 * 30 + 2, 5 * 30 + 2)
     plots = run / "evaluation" / "test"
-    assert imread(plots / "samples.png").shape[:2] == (10 * 30 + 2, 10 * 30 + 2)  # 100 of them
-    assert imread(plots / "samples_by_epoch.png").shape[:2] == (2 * 30 + 2, 5 * 30 + 2)
+    assert imread(plots / "samples.png").shape[:2] == (2 * 302, 2 * 302)  # 100, doubled
+    assert imread(plots / "samples_by_epoch.png").shape[:2] == (2 * 62, 2 * 152)
     assert (plots / "class_coverage.png").is_file()
     assert not (plots / "conditional_accuracy.png").exists()
     page = (run / "report.html").read_text()

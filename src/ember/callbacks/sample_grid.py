@@ -112,18 +112,23 @@ def image_grid(images: np.ndarray, columns: int, padding: int = 2) -> np.ndarray
     return np.concatenate([np.concatenate([grid, bottom]), right], axis=1)
 
 
-def save_png(image: np.ndarray, path: str | Path) -> None:
+def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
     """Write an image ``(H, W, C)`` in [0, 1] (C = 1 grey, 3 colour) as a PNG, atomically.
+
+    ``scale`` repeats every pixel into a ``scale`` x ``scale`` block (28-pixel images are small
+    on a screen; nothing is interpolated).
 
     Example:
         >>> import tempfile, pathlib
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "grid.png"
-        >>> save_png(np.ones((4, 6, 1)), path)
+        >>> save_png(np.ones((4, 6, 1)), path, scale=2)
         >>> path.read_bytes()[:4]
         b'\\x89PNG'
     """
     from matplotlib.image import imsave
 
+    if scale != 1:
+        image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
     pixels: Any = image[..., 0] if image.shape[-1] == 1 else image
     with atomic_path(path) as temporary:
         # One pixel per image pixel: no axes, no resampling.

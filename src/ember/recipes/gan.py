@@ -231,7 +231,7 @@ def evaluate_samples(
     out_dir = Path(out_dir)
     columns = len(data.class_names) if gan.conditional else 10
     grid = image_grid(images[:GRID_IMAGES].numpy(), columns)
-    save_png(grid, out_dir / "samples.png")
+    save_png(grid, out_dir / "samples.png", scale=2)
     plot_shares(
         quality.coverage,
         data.class_names,
@@ -242,7 +242,7 @@ def evaluate_samples(
     )
     progress = sample_progress(out_dir.parent.parent / "samples", data.input_shape[0])
     if progress is not None:
-        save_png(progress, out_dir / "samples_by_epoch.png")
+        save_png(progress, out_dir / "samples_by_epoch.png", scale=2)
     if quality.per_class_accuracy is not None:
         plot_shares(
             quality.per_class_accuracy,

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ember import losses, saving
+from ember import fit_arguments, losses, saving
 from ember import metrics as ember_metrics
-from ember.data.batches import TensorBatches, as_batches, is_in_memory, to_tensor
+from ember.data.batches import TensorBatches, as_batches, to_tensor
 from ember.errors import ConfigError, DataError, NotCompiledError
 from ember.nlp.text_inputs import TextEncoding, is_text_batch, text_encoding
 from ember.train.history import History
@@ -150,31 +150,31 @@ class Model(nn.Module):
         """
         task = self._compiled("fit")
         trainer = self.trainer
-        batch_size = _batch_size(batch_size)
-        _check_epochs(epochs, initial_epoch)
+        batch_size = fit_arguments.batch_size_or_default(batch_size)
+        fit_arguments.check_epochs(epochs, initial_epoch)
         if validation_split and validation_data is not None:
             raise ConfigError(
                 "pass either validation_split or validation_data, not both. "
                 "Fix: drop validation_split."
             )
         if validation_split:
-            (x, y, sample_weight), validation_data = _split_last(
+            (x, y, sample_weight), validation_data = fit_arguments.split_last(
                 x, y, sample_weight, validation_split
             )
         if class_weight is not None:
-            _check_class_weight(class_weight)
+            fit_arguments.check_class_weight(class_weight)
         task.class_weight = class_weight
         train = self._batches(x, y, batch_size, shuffle, sample_weight)
         val = None
         if validation_data is not None:
-            val_x, val_y, val_weight = _unpack_validation(validation_data)
+            val_x, val_y, val_weight = fit_arguments.unpack_validation(validation_data)
             val = self._batches(val_x, val_y, batch_size, False, val_weight)
         trainer.epochs = epochs
         trainer.callbacks = list(callbacks or [])
         self.history = trainer.fit(
             train,
             val,
-            verbose=_verbose(verbose),
+            verbose=fit_arguments.verbosity(verbose),
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
         )
@@ -192,9 +192,11 @@ class Model(nn.Module):
     ) -> float | list[float] | dict[str, float]:
         """Loss and metrics on ``x``/``y``: ``loss`` alone, ``[loss, *metrics]``, or a dict."""
         task = self._compiled("evaluate")
-        data = self._batches(x, y, _batch_size(batch_size), False, sample_weight)
+        data = self._batches(
+            x, y, fit_arguments.batch_size_or_default(batch_size), False, sample_weight
+        )
         self.trainer.callbacks = list(callbacks or [])
-        logs = self.trainer.evaluate(data, verbose=_verbose(verbose))
+        logs = self.trainer.evaluate(data, verbose=fit_arguments.verbosity(verbose))
         if return_dict:
             return logs
         if task.metrics is not None:
@@ -219,7 +221,9 @@ class Model(nn.Module):
                 )
             x = self.text_encoding.encode(x)
         trainer = self.trainer or self._inference_trainer()
-        data = self._batches(x, None, _batch_size(batch_size), False, None, trainer)
+        data = self._batches(
+            x, None, fit_arguments.batch_size_or_default(batch_size), False, None, trainer
+        )
         outputs = trainer.predict(data).cpu()
         return outputs.numpy() if as_numpy else outputs
 
@@ -292,7 +296,9 @@ class Model(nn.Module):
         from ember.lr_finder import find_learning_rate
 
         self._compiled("lr_find")
-        data = self._batches(x, y, _batch_size(kwargs.pop("batch_size", None)), True, None)
+        data = self._batches(
+            x, y, fit_arguments.batch_size_or_default(kwargs.pop("batch_size", None)), True, None
+        )
         return find_learning_rate(self.trainer, data, **kwargs)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -340,75 +346,3 @@ def _snake_case(name: str) -> str:
     # Keras' rule, so layers get Keras' names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _batch_size(batch_size: int | None) -> int:
-    if batch_size is None:
-        return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
-    return batch_size
-
-
-def _check_epochs(epochs: int, initial_epoch: int) -> None:
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ConfigError(f"expected a non-negative integer, received epochs={epochs!r}")
-    if not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
-        raise ConfigError(
-            f"initial_epoch must be between 0 and epochs={epochs}, received "
-            f"initial_epoch={initial_epoch!r} (fit runs epochs initial_epoch+1 .. epochs)."
-        )
-
-
-def _verbose(verbose: int | str) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2):
-        raise ConfigError(f"verbose must be 'auto', 0, 1 or 2, received verbose={verbose!r}")
-    return int(verbose)
-
-
-def _check_class_weight(class_weight: Any) -> None:
-    if not isinstance(class_weight, Mapping) or not class_weight:
-        raise ConfigError(
-            f"class_weight must be a dict {{class index: weight}}, received {class_weight!r}"
-        )
-    for index, weight in class_weight.items():
-        if int(index) < 0 or not float(weight) >= 0:
-            raise ConfigError(
-                f"class_weight needs class indices >= 0 and weights >= 0, received "
-                f"{index!r}: {weight!r}"
-            )
-
-
-def _split_last(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[tuple, tuple]:
-    if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise ConfigError(
-            f"validation_split must be a fraction between 0 and 1, received {fraction!r}"
-        )
-    if not is_in_memory(x) or (y is not None and not is_in_memory(y)):
-        raise ConfigError(
-            "validation_split only works with arrays or tensors. Fix: pass "
-            "validation_data=(x_val, y_val) or a separate validation Dataset."
-        )
-    n = len(x)
-    split = n - int(n * fraction)
-    if split <= 0 or split >= n:
-        raise DataError(
-            f"validation_split={fraction} leaves no {'training' if split <= 0 else 'validation'} "
-            f"samples out of {n}. Fix: use more data or another fraction."
-        )
-
-    def head(a: Any) -> Any:
-        return None if a is None else a[:split]
-
-    def tail(a: Any) -> Any:
-        return None if a is None else a[split:]
-
-    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
-
-
-def _unpack_validation(data: Any) -> tuple[Any, Any, Any]:
-    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and is_in_memory(data[0]):
-        return (data[0], data[1], data[2] if len(data) == 3 else None)
-    return data, None, None

@@ -1,0 +1,100 @@
+"""Checks and splits of ``Model.fit`` / ``evaluate`` / ``predict`` arguments, Keras' rules.
+
+Each raises a :class:`ConfigError` or :class:`DataError` naming the argument, before any work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ember.data.batches import is_in_memory
+from ember.errors import ConfigError, DataError
+
+
+def batch_size_or_default(batch_size: int | None) -> int:
+    """``batch_size``, or Keras' 32 when None; a positive integer.
+
+    Example:
+        >>> batch_size_or_default(None)
+        32
+    """
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
+    return batch_size
+
+
+def check_epochs(epochs: int, initial_epoch: int) -> None:
+    """``epochs`` >= 0 and ``0 <= initial_epoch <= epochs``."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ConfigError(f"expected a non-negative integer, received epochs={epochs!r}")
+    if not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
+        raise ConfigError(
+            f"initial_epoch must be between 0 and epochs={epochs}, received "
+            f"initial_epoch={initial_epoch!r} (fit runs epochs initial_epoch+1 .. epochs)."
+        )
+
+
+def verbosity(verbose: int | str) -> int:
+    """Keras' ``verbose``: "auto" is 1; else 0, 1 or 2."""
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ConfigError(f"verbose must be 'auto', 0, 1 or 2, received verbose={verbose!r}")
+    return int(verbose)
+
+
+def check_class_weight(class_weight: Any) -> None:
+    """A non-empty ``{class index: weight}`` with indices and weights >= 0."""
+    if not isinstance(class_weight, Mapping) or not class_weight:
+        raise ConfigError(
+            f"class_weight must be a dict {{class index: weight}}, received {class_weight!r}"
+        )
+    for index, weight in class_weight.items():
+        if int(index) < 0 or not float(weight) >= 0:
+            raise ConfigError(
+                f"class_weight needs class indices >= 0 and weights >= 0, received "
+                f"{index!r}: {weight!r}"
+            )
+
+
+def split_last(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[tuple, tuple]:
+    """Keras' ``validation_split``: the last ``fraction`` of the samples, unshuffled.
+
+    Example:
+        >>> split_last(list(range(10)), None, None, 0.2)[1]
+        ([8, 9], None, None)
+    """
+    if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ConfigError(
+            f"validation_split must be a fraction between 0 and 1, received {fraction!r}"
+        )
+    if not is_in_memory(x) or (y is not None and not is_in_memory(y)):
+        raise ConfigError(
+            "validation_split only works with arrays or tensors. Fix: pass "
+            "validation_data=(x_val, y_val) or a separate validation Dataset."
+        )
+    n = len(x)
+    split = n - int(n * fraction)
+    if split <= 0 or split >= n:
+        raise DataError(
+            f"validation_split={fraction} leaves no {'training' if split <= 0 else 'validation'} "
+            f"samples out of {n}. Fix: use more data or another fraction."
+        )
+
+    def head(a: Any) -> Any:
+        return None if a is None else a[:split]
+
+    def tail(a: Any) -> Any:
+        return None if a is None else a[split:]
+
+    return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
+
+
+def unpack_validation(data: Any) -> tuple[Any, Any, Any]:
+    """``validation_data`` as ``(x, y, sample_weight)``; a Dataset or loader passes as ``x``."""
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and is_in_memory(data[0]):
+        return (data[0], data[1], data[2] if len(data) == 3 else None)
+    return data, None, None

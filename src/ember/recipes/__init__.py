@@ -33,8 +33,6 @@ from ember.recipes import (
 )
 from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
 
-FEATURE_MAP_METHODS = ("pca", "tsne")  # ember.runs.feature_maps.METHODS (runs imports recipes)
-
 
 @dataclass(frozen=True)
 class Recipe:
@@ -56,11 +54,13 @@ class Recipe:
 
     def build(self, config: Any) -> Experiment:
         """Data, model and engine for ``config``."""
+        from ember.runs.feature_maps import METHODS  # here: ember.runs imports this module
+
         methods = tuple(getattr(config, "feature_maps", ("pca",)))
-        unknown = [method for method in methods if method not in FEATURE_MAP_METHODS]
+        unknown = [method for method in methods if method not in METHODS]
         if unknown:  # before any data is loaded
             raise ConfigError(
-                f"expected feature_maps from {', '.join(FEATURE_MAP_METHODS)}, received "
+                f"expected feature_maps from {', '.join(METHODS)}, received "
                 f"{unknown[0]!r}. Fix: --set feature_maps=pca,tsne (or feature_maps= for none)."
             )
         experiment = self.module.build(config)

@@ -19,6 +19,7 @@ from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_len
 from ember.errors import ConfigError, DataError
 from ember.layers.base import Layer, reset_states
 from ember.train.callback import HOOKS, Callback, Logs, overrides
+from ember.train.fast_step import gradient_clearer, optimizer_stepper
 from ember.train.history import History
 from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
 from ember.train.progress import ProgressBar
@@ -89,6 +90,7 @@ class Trainer:
         self._compiled = False
         self._autocast = autocast(self.precision, self.device)
         self._scaler = grad_scaler(self.precision, self.device)
+        self._stepping: tuple[Any, Any, Any] | None = None  # (optimizer, clear, step)
 
     # -- public API ---------------------------------------------------------------------------
     def fit(
@@ -184,6 +186,7 @@ class Trainer:
         clip = self.optimizer_spec is not None and self.optimizer_spec.clips
         step_scheduler = self.scheduler if self.scheduler_interval == "step" else None
         params = [p for group in optimizer.param_groups for p in group["params"]] if clip else None
+        clear_gradients, step_optimizer = self._step_functions()
         batch_start, batch_end = hooks["on_batch_start"], hooks["on_batch_end"]
         metrics = getattr(task, "metrics", None)
         if metrics is not None:
@@ -200,12 +203,12 @@ class Trainer:
                     outputs = task.training_step(batch)
             if not manual:
                 loss = outputs["loss"]
-                optimizer.zero_grad(set_to_none=True)
+                clear_gradients()
                 if scaler is None:
                     loss.backward()
                     if clip:
                         optimizer_specs.clip_gradients(params, self.optimizer_spec)
-                    optimizer.step()
+                    step_optimizer()
                 else:
                     scaler.scale(loss).backward()
                     if clip:
@@ -228,6 +231,15 @@ class Trainer:
         if metrics is not None and len(metrics):
             logs.update(metrics.compute())
         return logs
+
+    def _step_functions(self) -> tuple[Any, Any]:
+        # Built once per optimizer (the fused step keeps its tensor lists between epochs).
+        optimizer = self.optimizer
+        if optimizer is None:
+            return None, None
+        if self._stepping is None or self._stepping[0] is not optimizer:
+            self._stepping = (optimizer, gradient_clearer(optimizer), optimizer_stepper(optimizer))
+        return self._stepping[1], self._stepping[2]
 
     @torch.inference_mode()
     def _evaluate_batches(self, batches: Iterable) -> Logs:

@@ -130,3 +130,45 @@ def test_gradient_clearer_covers_added_groups_and_respects_overrides():
     counting = Counting(model.parameters(), lr=0.1)
     gradient_clearer(counting)()
     assert counting.cleared
+
+
+def test_an_empty_group_is_skipped():
+    model = _net()
+    adam = torch.optim.Adam(model.parameters(), lr=0.01, fused=True)
+    adam.add_param_group({"params": [], "lr": 0.1})
+    stepper = optimizer_stepper(adam)
+    for step in range(3):
+        adam.zero_grad()
+        _backward(model, step)
+        stepper()
+    assert stepper._plan is not None and int(adam.state[model[0].weight]["step"]) == 3
+
+
+def test_a_torch_with_other_kernels_falls_back_to_optimizer_step(monkeypatch):
+    def changed_kernel(*args, **kwargs):
+        raise TypeError("_fused_adam_() got an unexpected keyword argument 'amsgrad'")
+
+    monkeypatch.setattr(torch, "_ember_test_kernel", changed_kernel, raising=False)
+    monkeypatch.setitem(
+        FusedAdamStep.__call__.__globals__["_FUSED_KERNELS"], False, "_ember_test_kernel"
+    )
+
+    def make(m):
+        return torch.optim.Adam(m.parameters(), lr=0.01, fused=True)
+
+    reference, fast, opt_ref, opt_fast, stepper = _train_both(make, steps=5)
+    assert stepper._disabled
+    _assert_same(reference, fast, opt_ref, opt_fast)  # the failed call left no trace
+
+
+def test_a_torch_without_the_kernels_uses_optimizer_step(monkeypatch):
+    monkeypatch.setitem(
+        FusedAdamStep.__call__.__globals__["_FUSED_KERNELS"], False, "_no_such_kernel"
+    )
+
+    def make(m):
+        return torch.optim.Adam(m.parameters(), lr=0.01, fused=True)
+
+    reference, fast, opt_ref, opt_fast, stepper = _train_both(make, steps=4)
+    assert stepper._plan is None
+    _assert_same(reference, fast, opt_ref, opt_fast)

@@ -63,11 +63,15 @@ class FusedAdamStep:
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
-        self._plan: list[tuple[list, list, list, list, list, list]] | None = None
+        self._plan: list[tuple] | None = None
+        self._disabled = False  # set if this torch's kernels take other arguments
 
     def __call__(self) -> None:
         optimizer = self.optimizer
         plan = self._plan
+        if self._disabled:
+            optimizer.step()
+            return
         if plan is None or not self._plan_holds(plan) or _hooked(optimizer):
             optimizer.step()  # also creates the state the first time
             self._plan = self._make_plan()
@@ -80,29 +84,38 @@ class FusedAdamStep:
                 return
             gradients.append(grads)
         with torch.no_grad():
-            for (group, params, exp_avgs, exp_avg_sqs, max_sqs, steps), grads in zip(
-                plan, gradients
-            ):
+            for index, (planned, grads) in enumerate(zip(plan, gradients)):
+                group, params, exp_avgs, exp_avg_sqs, max_sqs, steps, kernel = planned
+                if not params:
+                    continue
                 beta1, beta2 = group["betas"]
                 torch._foreach_add_(steps, 1)
-                kernel = getattr(torch, _FUSED_KERNELS[bool(group["decoupled_weight_decay"])])
-                kernel(
-                    params,
-                    grads,
-                    exp_avgs,
-                    exp_avg_sqs,
-                    max_sqs,
-                    steps,
-                    amsgrad=group["amsgrad"],
-                    lr=group["lr"],
-                    beta1=beta1,
-                    beta2=beta2,
-                    weight_decay=group["weight_decay"],
-                    eps=group["eps"],
-                    maximize=group["maximize"],
-                    grad_scale=None,
-                    found_inf=None,
-                )
+                try:
+                    kernel(
+                        params,
+                        grads,
+                        exp_avgs,
+                        exp_avg_sqs,
+                        max_sqs,
+                        steps,
+                        amsgrad=group["amsgrad"],
+                        lr=group["lr"],
+                        beta1=beta1,
+                        beta2=beta2,
+                        weight_decay=group["weight_decay"],
+                        eps=group["eps"],
+                        maximize=group["maximize"],
+                        grad_scale=None,
+                        found_inf=None,
+                    )
+                except TypeError:
+                    if index:  # an earlier group is already updated: not a signature change
+                        raise
+                    # A torch whose kernel takes other arguments: nothing was updated yet.
+                    torch._foreach_sub_(steps, 1)
+                    self._disabled, self._plan = True, None
+                    optimizer.step()
+                    return
 
     def _plan_holds(self, plan: list) -> bool:
         # load_state_dict swaps the groups' dicts and the state tensors; a callback may add groups
@@ -127,7 +140,8 @@ class FusedAdamStep:
             return None
         plan = []
         for group in optimizer.param_groups:
-            if not _fusable(group):
+            kernel = getattr(torch, _FUSED_KERNELS[bool(group.get("decoupled_weight_decay"))], None)
+            if not _fusable(group) or kernel is None:
                 return None
             params = list(group["params"])
             states = [optimizer.state.get(p) for p in params]
@@ -144,6 +158,7 @@ class FusedAdamStep:
                     [s["exp_avg_sq"] for s in states],
                     max_sqs,
                     [s["step"] for s in states],
+                    kernel,
                 )
             )
         return plan

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from ember.train.fast_step import FusedAdamStep, gradient_clearer, optimizer_stepper
+from ember.train import fast_step
+from ember.train.fast_step import FusedStep, gradient_clearer, optimizer_stepper
 
 
 def _net() -> nn.Module:
@@ -24,12 +25,21 @@ def _backward(model: nn.Module, step: int, skip_last: bool = False) -> None:
     loss.backward()
 
 
-def _train_both(make_optimizer, steps: int = 12, skip_every: int = 0, reload_at: int = -1):
+def _step_lr(optimizer):
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=4, gamma=0.5)
+
+
+def _one_cycle(optimizer):  # also cycles Adam's beta1 and SGD's momentum
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=20)
+
+
+def _train_both(
+    make_optimizer, steps: int = 12, skip_every: int = 0, reload_at: int = -1, schedule=_step_lr
+):
     """Trains two copies, one with optimizer.step(), one with the engine's stepper."""
     reference, fast = _net(), _net()
     opt_ref, opt_fast = make_optimizer(reference), make_optimizer(fast)
-    sched_ref = torch.optim.lr_scheduler.StepLR(opt_ref, step_size=4, gamma=0.5)
-    sched_fast = torch.optim.lr_scheduler.StepLR(opt_fast, step_size=4, gamma=0.5)
+    sched_ref, sched_fast = schedule(opt_ref), schedule(opt_fast)
     stepper = optimizer_stepper(opt_fast)
     clear = gradient_clearer(opt_fast)
     for step in range(steps):
@@ -72,12 +82,31 @@ def _assert_same(reference, fast, opt_ref, opt_fast) -> None:
             lr=0.01,
             fused=True,
         ),
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, fused=True),
+        lambda m: torch.optim.SGD(
+            m.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01, fused=True
+        ),
+        lambda m: torch.optim.SGD(
+            m.parameters(), lr=0.05, momentum=0.5, dampening=0.1, maximize=True, fused=True
+        ),
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.05, fused=True),  # no momentum buffers
     ],
-    ids=["adam", "adamw", "amsgrad", "maximize", "two-groups"],
+    ids=[
+        "adam",
+        "adamw",
+        "amsgrad",
+        "maximize",
+        "two-groups",
+        "sgd-momentum",
+        "sgd-nesterov",
+        "sgd-dampening",
+        "sgd-plain",
+    ],
 )
-def test_fused_step_is_bitwise_torchs(make_optimizer):
-    reference, fast, opt_ref, opt_fast, stepper = _train_both(make_optimizer)
-    assert isinstance(stepper, FusedAdamStep)
+@pytest.mark.parametrize("schedule", [_step_lr, _one_cycle], ids=["step-lr", "one-cycle"])
+def test_fused_step_is_bitwise_torchs(make_optimizer, schedule):
+    reference, fast, opt_ref, opt_fast, stepper = _train_both(make_optimizer, schedule=schedule)
+    assert isinstance(stepper, FusedStep)
     assert stepper._plan is not None  # the direct path ran
     _assert_same(reference, fast, opt_ref, opt_fast)
 
@@ -106,7 +135,8 @@ def test_step_hooks_still_run():
 def test_other_optimizers_use_their_own_step():
     model = _net()
     for optimizer in (
-        torch.optim.SGD(model.parameters(), lr=0.1),
+        torch.optim.SGD(model.parameters(), lr=0.1),  # not fused
+        torch.optim.RMSprop(model.parameters(), lr=0.1),
         torch.optim.Adam(model.parameters()),  # not fused: the user's choice of kernel stays
         torch.optim.Adam(model.parameters(), lr=torch.tensor(0.01), fused=True),
     ):
@@ -149,9 +179,7 @@ def test_a_torch_with_other_kernels_falls_back_to_optimizer_step(monkeypatch):
         raise TypeError("_fused_adam_() got an unexpected keyword argument 'amsgrad'")
 
     monkeypatch.setattr(torch, "_ember_test_kernel", changed_kernel, raising=False)
-    monkeypatch.setitem(
-        FusedAdamStep.__call__.__globals__["_FUSED_KERNELS"], False, "_ember_test_kernel"
-    )
+    monkeypatch.setitem(fast_step._ADAM_KERNELS, False, "_ember_test_kernel")
 
     def make(m):
         return torch.optim.Adam(m.parameters(), lr=0.01, fused=True)
@@ -162,9 +190,7 @@ def test_a_torch_with_other_kernels_falls_back_to_optimizer_step(monkeypatch):
 
 
 def test_a_torch_without_the_kernels_uses_optimizer_step(monkeypatch):
-    monkeypatch.setitem(
-        FusedAdamStep.__call__.__globals__["_FUSED_KERNELS"], False, "_no_such_kernel"
-    )
+    monkeypatch.setitem(fast_step._ADAM_KERNELS, False, "_no_such_kernel")
 
     def make(m):
         return torch.optim.Adam(m.parameters(), lr=0.01, fused=True)

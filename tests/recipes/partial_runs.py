@@ -1,4 +1,5 @@
-"""A run stopped after its first epoch, as if killed there: for the recipes' exact-resume tests."""
+"""Helpers for the recipes' tests: a run stopped after its first epoch (as if killed there, for
+the exact-resume tests), and a shortened test split."""
 
 from __future__ import annotations
 
@@ -7,8 +8,23 @@ from typing import Any
 
 import pytest
 
-from ember.runs import training
+from ember.recipes.experiment import load_images
+from ember.runs import feature_maps, training
 from ember.train.callback import Callback
+
+TEST_IMAGES = 1000  # the first 1,000 test images hold every class; enough to score, and quick
+
+
+def shorten_test_split(monkeypatch: pytest.MonkeyPatch, recipe_module: Any) -> None:
+    """Make ``recipe_module`` load only the first TEST_IMAGES test images, and t-SNE fewer points."""
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        data = load_images(*args, **kwargs)
+        data.test = (data.test[0][:TEST_IMAGES], data.test[1][:TEST_IMAGES])
+        return data
+
+    monkeypatch.setattr(recipe_module, "load_images", load)
+    monkeypatch.setitem(feature_maps.MAX_POINTS, "tsne", 150)  # t-SNE of 2,000 points: ~14 s
 
 
 class StopAfterFirstEpoch(Callback):

@@ -7,29 +7,21 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from partial_runs import train_first_epoch
+from partial_runs import shorten_test_split, train_first_epoch
 
 from ember import recipes
 from ember.errors import ConfigError
 from ember.models.vae import standard_normal_kl
 from ember.recipes import vae
-from ember.recipes.experiment import load_images
-from ember.runs import feature_maps, load_checkpoint, metrics_log, training
+from ember.runs import load_checkpoint, metrics_log, training
 
 PNG = b"\x89PNG\r\n\x1a\n"
-TEST_IMAGES = 1000  # the first 1,000 test images hold every class; enough to score, and quick
 TINY = {"epochs": 1, "train_samples": 1200, "batch_size": 64, "hidden": (32,), "device": "cpu"}
 
 
 @pytest.fixture(autouse=True)
 def small_test_split(monkeypatch):
-    def load(*args, **kwargs):
-        data = load_images(*args, **kwargs)
-        data.test = (data.test[0][:TEST_IMAGES], data.test[1][:TEST_IMAGES])
-        return data
-
-    monkeypatch.setattr(vae, "load_images", load)
-    monkeypatch.setitem(feature_maps.MAX_POINTS, "tsne", 150)  # t-SNE of 2,000 points: ~14 s
+    shorten_test_split(monkeypatch, vae)
 
 
 def figures(run_dir):

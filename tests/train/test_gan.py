@@ -36,6 +36,16 @@ def adam_steps(optimizer):
     return {int(state["step"]) for state in optimizer.state.values()}
 
 
+def assert_sgd_step_then_same(network, loss, trained, lr=0.1):
+    """Step ``network`` by hand (plain SGD, rate ``lr``, on ``loss``); it must equal ``trained``."""
+    grads = torch.autograd.grad(loss, list(network.parameters()))
+    with torch.no_grad():
+        for param, grad in zip(network.parameters(), grads):
+            param -= lr * grad
+    for mine, theirs in zip(network.parameters(), trained.parameters()):
+        torch.testing.assert_close(mine, theirs)
+
+
 @pytest.mark.parametrize("ratio, generator_steps", [(1, 12), (3, 4), (5, 2)])
 def test_both_optimizers_step_in_the_configured_ratio(ratio, generator_steps):
     gan = GAN(*tiny_networks(), latent_size=LATENT, discriminator_steps=ratio)
@@ -81,21 +91,12 @@ def test_non_saturating_step_matches_the_binary_cross_entropy_formulas_by_hand()
     torch.testing.assert_close(out["d_real"], p_real.mean().detach())
     torch.testing.assert_close(out["d_fake"], p_fake.mean().detach())
     # one plain SGD step of the discriminator on that loss ...
-    d_grads = torch.autograd.grad(d_loss, list(discriminator.parameters()))
-    with torch.no_grad():
-        for param, grad in zip(discriminator.parameters(), d_grads):
-            param -= 0.1 * grad
-    for mine, theirs in zip(discriminator.parameters(), gan.module.discriminator.parameters()):
-        torch.testing.assert_close(mine, theirs)
+    assert_sgd_step_then_same(discriminator, d_loss, gan.module.discriminator)
     # ... then the generator's, judged by the updated discriminator: -mean log D(G(z))
     g_loss = -torch.log(torch.sigmoid(discriminator(fake)).squeeze(1)).mean()
     torch.testing.assert_close(out["g_loss"], g_loss.detach())
     torch.testing.assert_close(out["loss"], g_loss.detach())
-    g_grads = torch.autograd.grad(g_loss, list(generator.parameters()))
-    for param, grad, theirs in zip(
-        generator.parameters(), g_grads, gan.module.generator.parameters()
-    ):
-        torch.testing.assert_close(param - 0.1 * grad, theirs)
+    assert_sgd_step_then_same(generator, g_loss, gan.module.generator)
 
 
 def test_gradient_penalty_matches_a_direct_autograd_computation():
@@ -318,21 +319,12 @@ def test_ac_gan_step_matches_the_hand_formulas():
     )
     torch.testing.assert_close(out["class_loss"], class_loss.detach())
     torch.testing.assert_close(out["d_loss"], d_loss.detach())
-    d_grads = torch.autograd.grad(d_loss, list(discriminator.parameters()))
-    with torch.no_grad():
-        for param, grad in zip(discriminator.parameters(), d_grads):
-            param -= 0.1 * grad
-    for mine, theirs in zip(discriminator.parameters(), gan.module.discriminator.parameters()):
-        torch.testing.assert_close(mine, theirs)
+    assert_sgd_step_then_same(discriminator, d_loss, gan.module.discriminator)
     # the generator: fool the updated discriminator and be seen as the class it was asked for
     judged = discriminator(fake)
     g_loss = bce(judged[:, 0], torch.ones(8)) + 0.5 * ce(judged[:, 1:], y)
     torch.testing.assert_close(out["g_loss"], g_loss.detach())
-    g_grads = torch.autograd.grad(g_loss, list(generator.parameters()))
-    for param, grad, theirs in zip(
-        generator.parameters(), g_grads, gan.module.generator.parameters()
-    ):
-        torch.testing.assert_close(param - 0.1 * grad, theirs)
+    assert_sgd_step_then_same(generator, g_loss, gan.module.generator)
 
 
 def test_ac_gan_settings_and_shapes_are_checked():

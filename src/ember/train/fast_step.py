@@ -64,7 +64,7 @@ class FusedStep:
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
-        self.rule = _SGD if isinstance(optimizer, torch.optim.SGD) else _ADAM
+        self.rule = _rule_for(optimizer) or _ADAM
         self._plan: list[tuple] | None = None
         self._disabled = False  # set if this torch's kernels take other arguments
 
@@ -250,14 +250,18 @@ def optimizer_stepper(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
         >>> optimizer_stepper(sgd) == sgd.step
         True
     """
-    kind = type(optimizer)
-    rule = _SGD if kind is torch.optim.SGD else _ADAM if kind in _ADAMS else None
+    rule = _rule_for(optimizer)
     if rule is not None and all(rule.fusable(group) for group in optimizer.param_groups):
         return FusedStep(optimizer)
     return optimizer.step
 
 
-_ADAMS = (torch.optim.Adam, torch.optim.AdamW)
+def _rule_for(optimizer: torch.optim.Optimizer) -> _AdamRule | _SGDRule | None:
+    # exact types: a subclass may change what step() does
+    kind = type(optimizer)
+    if kind is torch.optim.SGD:
+        return _SGD
+    return _ADAM if kind in (torch.optim.Adam, torch.optim.AdamW) else None
 
 
 def _plain(group: dict) -> bool:

@@ -10,8 +10,8 @@ from ember import models
 from ember.errors import ConfigError, ShapeError
 from ember.layers import Dense, Embedding
 from ember.layers.bidirectional import Bidirectional
+from ember.layers.config_values import deserialize_value, serialize_value
 from ember.layers.recurrent import GRU, LSTM, SimpleRNN
-from ember.serialization import deserialize_value, serialize_value
 
 ATOL, RTOL = 1e-5, 1e-5
 WRAPPED = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN}

@@ -1,7 +1,8 @@
 """Keras-style layers as ``torch.nn.Module``s with lazy input shapes.
 
 ``LAYERS`` maps every class name (and Keras' short aliases such as ``MaxPool2D``) to its class;
-:func:`get` looks one up, as model loading does.
+each layer registers itself where it is defined (see :mod:`ember.layers.registry`). :func:`get`
+looks one up, as model loading does.
 
 Example:
     >>> import torch
@@ -24,6 +25,10 @@ from ember.layers.global_pooling import (
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
     GlobalAveragePooling3D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
     GlobalMaxPooling3D,
@@ -33,8 +38,14 @@ from ember.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
     AveragePooling3D,
+    AvgPool1D,
+    AvgPool2D,
+    AvgPool3D,
     LPPooling1D,
     LPPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPool3D,
     MaxPooling1D,
     MaxPooling2D,
     MaxPooling3D,
@@ -47,14 +58,8 @@ from ember.layers.position import (
     TokenAndPositionEmbedding,
 )
 from ember.layers.recurrent import GRU, LSTM, SimpleRNN
+from ember.layers.registry import LAYERS
 from ember.layers.transformer import TransformerDecoder, TransformerEncoder
-from ember.registry import Registry
-
-# Keras' short aliases.
-MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
-AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
-GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
-GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 __all__ = [
     "LAYERS",
@@ -122,10 +127,3 @@ def get(name: str) -> type[Layer]:
     Unknown names raise :class:`~ember.errors.UnknownNameError` listing close matches.
     """
     return LAYERS.get(name)
-
-
-LAYERS = Registry("layer")
-for _name in __all__:
-    _value = globals().get(_name)
-    if isinstance(_value, type) and issubclass(_value, Layer) and _value is not Layer:
-        LAYERS.add(_name, _value)

@@ -23,15 +23,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ember.errors import ConfigError, ShapeError
+from ember import checks
+from ember.errors import ShapeError
 from ember.layers.base import Layer
-from ember.layers.core import Dense, _positive_int
-
-
-def _rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"expected a rate in [0, 1), received {name}={value!r}")
-    return float(value)
+from ember.layers.core import Dense
+from ember.layers.registry import LAYERS
 
 
 def _check_sequence(layer: Layer, name: str, per_sample_shape: tuple[int, ...]) -> None:
@@ -94,6 +90,7 @@ def _all_real(keys: torch.Tensor) -> torch.Tensor:
     return torch.ones(keys.shape[0], keys.shape[2], dtype=torch.bool, device=keys.device)
 
 
+@LAYERS.register()
 class MultiHeadAttention(Layer):
     """Keras' multi-head attention: ``softmax(Q K^T / sqrt(key_dim)) V`` per head, then a projection.
 
@@ -132,13 +129,15 @@ class MultiHeadAttention(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
-        self.num_heads = _positive_int("num_heads", num_heads)
-        self.key_dim = _positive_int("key_dim", key_dim)
-        self.value_dim = key_dim if value_dim is None else _positive_int("value_dim", value_dim)
-        self.dropout = _rate("dropout", dropout)
+        self.num_heads = checks.positive_int("num_heads", num_heads)
+        self.key_dim = checks.positive_int("key_dim", key_dim)
+        self.value_dim = (
+            key_dim if value_dim is None else checks.positive_int("value_dim", value_dim)
+        )
+        self.dropout = checks.rate("dropout", dropout)
         self.use_bias = use_bias
         if output_shape is not None:
-            _positive_int("output_shape", output_shape)
+            checks.positive_int("output_shape", output_shape)
         self.output_shape = output_shape
         self.query_dense = Dense(num_heads * key_dim, use_bias=use_bias)
         self.key_dense = Dense(num_heads * key_dim, use_bias=use_bias)

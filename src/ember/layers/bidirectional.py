@@ -15,13 +15,14 @@ import torch
 
 from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer
-from ember.layers.recurrent import GRU, LSTM, SimpleRNN
+from ember.layers.config_values import deserialize_value
 from ember.layers.recurrent_base import Shape, _expect_sequences, _Recurrent
+from ember.layers.registry import LAYERS
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
-_RECURRENT = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU)}
 
 
+@LAYERS.register()
 class Bidirectional(Layer):
     """Keras' ``Bidirectional`` wrapper for ``SimpleRNN``, ``LSTM`` and ``GRU``.
 
@@ -161,11 +162,7 @@ def _layer_spec(layer: Layer) -> dict[str, Any]:
 def _recurrent_layer(argument: str, value: Any) -> _Recurrent:
     """``value`` itself, or the layer its ``{"class_name", "config"}`` dict describes."""
     if isinstance(value, dict) and set(value) == {"class_name", "config"}:
-        from ember import layers  # here: ember.layers imports this module
-        from ember.serialization import deserialize_value
-
-        name = value["class_name"]
-        cls = _RECURRENT.get(name) or layers.get(name)  # a registered subclass, say
+        cls = LAYERS.get(value["class_name"])  # SimpleRNN, LSTM, GRU or a registered subclass
         value = cls(**{key: deserialize_value(item) for key, item in value["config"].items()})
     if not isinstance(value, _Recurrent):
         raise ConfigError(

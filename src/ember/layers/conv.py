@@ -23,14 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer
 from ember.layers.core import (
     _init_kernel_and_bias,
     _kernel_and_bias_regularization,
     _new_parameter,
-    _positive_int,
 )
+from ember.layers.registry import LAYERS
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 _CONV = {2: F.conv2d, 3: F.conv3d}  # by lifted rank (1-D runs as 2-D)
@@ -165,34 +166,66 @@ def _convolve(layer: Layer, x: torch.Tensor, weight, bias, groups: int) -> torch
     return _CONV[len(kernel)](x, weight, bias, strides, padding, dilation, groups)
 
 
-# -- Conv1D/2D/3D ------------------------------------------------------------------------------
-def _set_filters_and_groups(layer: Layer, filters: int, groups: int) -> None:
-    layer.filters = _positive_int("filters", filters)
-    layer.groups = _positive_int("groups", groups)
-    if filters % groups:
-        raise ConfigError(f"filters must be divisible by groups, received {filters=}, {groups=}")
+# -- Conv1D/2D/3D: one base, each public class names its rank ---------------------------------
+class _Conv(Layer):
+    """A convolution over ``rank`` spatial axes (set by subclasses), Keras' ``BaseConv``."""
 
+    rank: int  # 1, 2 or 3 spatial axes
 
-def _build_conv(layer: Layer, input_shape: tuple[int, ...]) -> None:
-    channels = _expect_rank(layer, input_shape)
-    if channels % layer.groups:
-        raise ShapeError(
-            f"{type(layer).__name__}(groups={layer.groups}) needs input channels divisible by "
-            f"{layer.groups}, received {channels} channels (per-sample shape {input_shape})."
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | tuple[int, ...],
+        strides: int | tuple[int, ...] = 1,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(activation=activation, input_shape=input_shape, name=name)
+        self.filters = checks.positive_int("filters", filters)
+        self.groups = checks.positive_int("groups", groups)
+        if filters % groups:
+            raise ConfigError(
+                f"filters must be divisible by groups, received {filters=}, {groups=}"
+            )
+        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
+        self.use_bias = use_bias
+        _init_kernel_and_bias(
+            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
         )
-    shape = (layer.filters, channels // layer.groups, *layer.kernel_size)
-    layer.weight = _new_kernel(layer, shape, layer.kernel_initializer)
-    if layer.use_bias:
-        layer.bias = _new_parameter((layer.filters,), layer.bias_initializer)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        channels = _expect_rank(self, input_shape)
+        if channels % self.groups:
+            raise ShapeError(
+                f"{type(self).__name__}(groups={self.groups}) needs input channels divisible by "
+                f"{self.groups}, received {channels} channels (per-sample shape {input_shape})."
+            )
+        shape = (self.filters, channels // self.groups, *self.kernel_size)
+        self.weight = _new_kernel(self, shape, self.kernel_initializer)
+        if self.use_bias:
+            self.bias = _new_parameter((self.filters,), self.bias_initializer)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)  # (N, C, *spatial), a view
+        y = _convolve(self, x, self.weight, self.bias, self.groups)
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        return _kernel_and_bias_regularization(self)
 
 
-def _conv(layer: Layer, x: torch.Tensor) -> torch.Tensor:
-    x = _to_channels_first(x, layer.rank, layer.channels_last)  # (N, C, *spatial), a view
-    y = _convolve(layer, x, layer.weight, layer.bias, layer.groups)
-    return _from_channels_first(y, layer.rank, layer.channels_last)
-
-
-class Conv1D(Layer):
+@LAYERS.register()
+class Conv1D(_Conv):
     """1-D convolution over ``(N, steps, channels)``; ``padding="causal"`` pads only the start.
 
     Example:
@@ -202,43 +235,9 @@ class Conv1D(Layer):
 
     rank = 1
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: int | tuple[int, ...],
-        strides: int | tuple[int, ...] = 1,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        dilation_rate: int | tuple[int, ...] = 1,
-        groups: int = 1,
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(activation=activation, input_shape=input_shape, name=name)
-        _set_filters_and_groups(self, filters, groups)
-        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
-        self.use_bias = use_bias
-        _init_kernel_and_bias(
-            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
-        )
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _build_conv(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _conv(self, x)
-
-    def regularization_loss(self) -> torch.Tensor | None:
-        return _kernel_and_bias_regularization(self)
-
-
-class Conv2D(Layer):
+@LAYERS.register()
+class Conv2D(_Conv):
     """2-D convolution over ``(N, height, width, channels)``, or NCHW with ``"channels_first"``.
 
     Example:
@@ -248,43 +247,9 @@ class Conv2D(Layer):
 
     rank = 2
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: int | tuple[int, ...],
-        strides: int | tuple[int, ...] = 1,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        dilation_rate: int | tuple[int, ...] = 1,
-        groups: int = 1,
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(activation=activation, input_shape=input_shape, name=name)
-        _set_filters_and_groups(self, filters, groups)
-        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
-        self.use_bias = use_bias
-        _init_kernel_and_bias(
-            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
-        )
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _build_conv(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _conv(self, x)
-
-    def regularization_loss(self) -> torch.Tensor | None:
-        return _kernel_and_bias_regularization(self)
-
-
-class Conv3D(Layer):
+@LAYERS.register()
+class Conv3D(_Conv):
     """3-D convolution over ``(N, depth, height, width, channels)``.
 
     Example:
@@ -293,38 +258,3 @@ class Conv3D(Layer):
     """
 
     rank = 3
-
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: int | tuple[int, ...],
-        strides: int | tuple[int, ...] = 1,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        dilation_rate: int | tuple[int, ...] = 1,
-        groups: int = 1,
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(activation=activation, input_shape=input_shape, name=name)
-        _set_filters_and_groups(self, filters, groups)
-        _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
-        self.use_bias = use_bias
-        _init_kernel_and_bias(
-            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
-        )
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _build_conv(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _conv(self, x)
-
-    def regularization_loss(self) -> torch.Tensor | None:
-        return _kernel_and_bias_regularization(self)

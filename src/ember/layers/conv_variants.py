@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.layers import initializers, regularizers
 from ember.layers.base import Layer
@@ -35,13 +36,14 @@ from ember.layers.core import (
     _init_kernel_and_bias,
     _kernel_and_bias_regularization,
     _new_parameter,
-    _positive_int,
     _regularization,
 )
+from ember.layers.registry import LAYERS
 
 _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
+@LAYERS.register()
 class DepthwiseConv2D(Layer):
     """Convolves each input channel with its own ``depth_multiplier`` filters (groups = channels).
 
@@ -71,7 +73,7 @@ class DepthwiseConv2D(Layer):
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
-        self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
+        self.depth_multiplier = checks.positive_int("depth_multiplier", depth_multiplier)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -98,6 +100,7 @@ class DepthwiseConv2D(Layer):
         )
 
 
+@LAYERS.register()
 class SeparableConv2D(Layer):
     """A depthwise convolution (strided, padded) followed by a 1x1 pointwise one to ``filters``.
 
@@ -129,9 +132,9 @@ class SeparableConv2D(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
-        self.filters = _positive_int("filters", filters)
+        self.filters = checks.positive_int("filters", filters)
         _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
-        self.depth_multiplier = _positive_int("depth_multiplier", depth_multiplier)
+        self.depth_multiplier = checks.positive_int("depth_multiplier", depth_multiplier)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
@@ -167,6 +170,7 @@ class SeparableConv2D(Layer):
         )
 
 
+@LAYERS.register()
 class Conv2DTranspose(Layer):
     """Transposed ("de-") convolution; ``padding="same"`` gives ``input * strides`` outputs.
 
@@ -198,7 +202,7 @@ class Conv2DTranspose(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
-        self.filters = _positive_int("filters", filters)
+        self.filters = checks.positive_int("filters", filters)
         _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         if output_padding is not None:
             output_padding = _int_tuple("output_padding", output_padding, self.rank, minimum=0)

@@ -16,15 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError
 from ember.layers import initializers, regularizers
 from ember.layers.base import Layer
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-    return value
+from ember.layers.registry import LAYERS
 
 
 def _new_parameter(shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
@@ -66,6 +62,7 @@ def _kernel_and_bias_regularization(layer: Layer) -> torch.Tensor | None:
     )
 
 
+@LAYERS.register()
 class Dense(Layer):
     """A fully connected layer on the last axis: ``activation(x @ W.T + b)``.
 
@@ -92,7 +89,7 @@ class Dense(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
-        self.units = _positive_int("units", units)
+        self.units = checks.positive_int("units", units)
         self.use_bias = use_bias
         _init_kernel_and_bias(
             self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
@@ -115,6 +112,7 @@ class Dense(Layer):
         return _kernel_and_bias_regularization(self)
 
 
+@LAYERS.register()
 class Flatten(Layer):
     """Flattens each sample to a vector, keeping Keras' (row-major, channels-last) order.
 
@@ -131,6 +129,7 @@ class Flatten(Layer):
         return x.flatten(1) if x.dim() > 1 else x.unsqueeze(1)
 
 
+@LAYERS.register()
 class Reshape(Layer):
     """Reshapes each sample to ``target_shape``; one entry may be -1 (inferred).
 
@@ -170,6 +169,7 @@ class Reshape(Layer):
         return x.reshape(x.shape[0], *self.target_shape)
 
 
+@LAYERS.register()
 class Dropout(Layer):
     """Zeroes a fraction ``rate`` of the inputs while training, scaling the rest by 1/(1-rate).
 
@@ -184,9 +184,7 @@ class Dropout(Layer):
         self, rate: float, input_shape: tuple[int, ...] | None = None, name: str | None = None
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ConfigError(f"expected a rate in [0, 1), received rate={rate!r}")
-        self.rate = float(rate)
+        self.rate = checks.rate("rate", rate)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0:
@@ -213,6 +211,7 @@ def _cpu_dropout_mask(x: torch.Tensor, rate: float) -> torch.Tensor:
     return keep.to(x.dtype).mul_(65536 / (65536 - dropped))
 
 
+@LAYERS.register()
 class Activation(Layer):
     """Applies an activation by name or module; its :meth:`call` (the logits path) is the identity.
 
@@ -232,6 +231,7 @@ class Activation(Layer):
         return x
 
 
+@LAYERS.register()
 class Embedding(Layer):
     """Maps integer ids in ``[0, input_dim)`` to learned vectors of size ``output_dim``.
 
@@ -259,14 +259,14 @@ class Embedding(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        self.input_dim = _positive_int("input_dim", input_dim)
-        self.output_dim = _positive_int("output_dim", output_dim)
+        self.input_dim = checks.positive_int("input_dim", input_dim)
+        self.output_dim = checks.positive_int("output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.mask_zero = mask_zero
         self.input_length = input_length  # accepted for Keras compatibility; shapes are lazy
         # The table's size does not depend on the input, so it exists before the first call.
-        self.weight = _new_parameter((input_dim, output_dim), self.embeddings_initializer)
+        self.weight = _new_parameter((self.input_dim, self.output_dim), self.embeddings_initializer)
         self.weight.requires_grad_(trainable)  # False: frozen (pretrained vectors, say)
 
     def build_from_input(self, x: torch.Tensor) -> None:

@@ -1,7 +1,9 @@
 """Global pooling layers: the max or mean over every spatial axis, keeping the channels.
 
-Split from :mod:`ember.layers.pooling` (windowed pooling); both take Keras' channels-last data by
-default, or ``data_format="channels_first"``.
+One base, :class:`_GlobalPooling` (Keras' ``BaseGlobalPooling``), holds the arguments and the
+computation; each public class only names its rank and ``pool_mode`` (``"max"`` or
+``"average"``). Split from :mod:`ember.layers.pooling` (windowed pooling); both take Keras'
+channels-last data by default, or ``data_format="channels_first"``.
 
 Example:
     >>> import torch
@@ -16,25 +18,14 @@ import torch
 
 from ember.layers.base import Layer
 from ember.layers.conv import _DATA_FORMATS, _choice, _expect_rank
+from ember.layers.registry import LAYERS
 
 
-def _set_global_pooling(layer: Layer, data_format: str, keepdims: bool) -> None:
-    layer.data_format = _choice("data_format", data_format, _DATA_FORMATS)
-    layer.channels_last = layer.data_format == "channels_last"
-    layer.keepdims = keepdims
+class _GlobalPooling(Layer):
+    """The ``pool_mode`` reduction over the ``rank`` spatial axes (set by subclasses)."""
 
-
-def _spatial_dims(layer: Layer) -> tuple[int, ...]:
-    """The spatial axes of ``layer``'s batched input: after the batch, then the channel if first."""
-    first = 1 if layer.channels_last else 2
-    return tuple(range(first, first + layer.rank))
-
-
-# -- GlobalMaxPooling1D/2D/3D ------------------------------------------------------------------
-class GlobalMaxPooling1D(Layer):
-    """Max over all steps: ``(N, steps, C) -> (N, C)``. Example: ``GlobalMaxPooling1D()``."""
-
-    rank = 1
+    rank: int  # 1, 2 or 3 spatial axes
+    pool_mode: str  # "max" or "average"
 
     def __init__(
         self,
@@ -44,16 +35,34 @@ class GlobalMaxPooling1D(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        _set_global_pooling(self, data_format, keepdims)
+        self.data_format = _choice("data_format", data_format, _DATA_FORMATS)
+        self.channels_last = self.data_format == "channels_last"
+        self.keepdims = keepdims
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         _expect_rank(self, input_shape)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
-        return x.amax(_spatial_dims(self), keepdim=self.keepdims)
+        if self.pool_mode == "max":
+            return x.amax(self._spatial_dims(), keepdim=self.keepdims)
+        return x.mean(self._spatial_dims(), keepdim=self.keepdims)
+
+    def _spatial_dims(self) -> tuple[int, ...]:
+        """The spatial axes of the batched input: after the batch, then the channel if first."""
+        first = 1 if self.channels_last else 2
+        return tuple(range(first, first + self.rank))
 
 
-class GlobalMaxPooling2D(Layer):
+# -- GlobalMaxPooling1D/2D/3D ------------------------------------------------------------------
+@LAYERS.register("GlobalMaxPooling1D", "GlobalMaxPool1D")
+class GlobalMaxPooling1D(_GlobalPooling):
+    """Max over all steps: ``(N, steps, C) -> (N, C)``. Example: ``GlobalMaxPooling1D()``."""
+
+    rank, pool_mode = 1, "max"
+
+
+@LAYERS.register("GlobalMaxPooling2D", "GlobalMaxPool2D")
+class GlobalMaxPooling2D(_GlobalPooling):
     """Max over height and width: ``(N, H, W, C) -> (N, C)``.
 
     Example:
@@ -61,82 +70,40 @@ class GlobalMaxPooling2D(Layer):
         torch.Size([2, 16])
     """
 
-    rank = 2
-
-    def __init__(
-        self,
-        data_format: str = "channels_last",
-        keepdims: bool = False,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_global_pooling(self, data_format, keepdims)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return x.amax(_spatial_dims(self), keepdim=self.keepdims)
+    rank, pool_mode = 2, "max"
 
 
-class GlobalMaxPooling3D(Layer):
+@LAYERS.register()
+class GlobalMaxPooling3D(_GlobalPooling):
     """Max over depth, height, width: ``(N, D, H, W, C) -> (N, C)``. Example: see 2-D."""
 
-    rank = 3
-
-    def __init__(
-        self,
-        data_format: str = "channels_last",
-        keepdims: bool = False,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_global_pooling(self, data_format, keepdims)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return x.amax(_spatial_dims(self), keepdim=self.keepdims)
+    rank, pool_mode = 3, "max"
 
 
 # -- GlobalAveragePooling1D/2D/3D --------------------------------------------------------------
-class GlobalAveragePooling1D(Layer):
+@LAYERS.register("GlobalAveragePooling1D", "GlobalAvgPool1D")
+class GlobalAveragePooling1D(_GlobalPooling):
     """Mean over all steps: ``(N, steps, C) -> (N, C)``. Example: ``GlobalAveragePooling1D()``.
 
     Given a mask (from ``Embedding(mask_zero=True)``), the mean is over the real steps only.
     """
 
-    rank = 1
+    rank, pool_mode = 1, "average"
     uses_mask = True
-
-    def __init__(
-        self,
-        data_format: str = "channels_last",
-        keepdims: bool = False,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_global_pooling(self, data_format, keepdims)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
 
     def call(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if mask is None:
-            return x.mean(_spatial_dims(self), keepdim=self.keepdims)
+            return super().call(x)
         # The mean over real steps only (Keras): padded steps never change the result.
-        step_axis = _spatial_dims(self)[0]
+        step_axis = self._spatial_dims()[0]
         weights = mask.to(x.dtype).unsqueeze(-1 if self.channels_last else 1)  # (N, T, 1)
         total = (x * weights).sum(step_axis, keepdim=self.keepdims)
         count = weights.sum(step_axis, keepdim=self.keepdims).clamp_min(1.0)
         return total / count
 
 
-class GlobalAveragePooling2D(Layer):
+@LAYERS.register("GlobalAveragePooling2D", "GlobalAvgPool2D")
+class GlobalAveragePooling2D(_GlobalPooling):
     """Mean over height and width: ``(N, H, W, C) -> (N, C)``.
 
     Example:
@@ -144,42 +111,16 @@ class GlobalAveragePooling2D(Layer):
         torch.Size([2, 1, 1, 16])
     """
 
-    rank = 2
-
-    def __init__(
-        self,
-        data_format: str = "channels_last",
-        keepdims: bool = False,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_global_pooling(self, data_format, keepdims)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(_spatial_dims(self), keepdim=self.keepdims)
+    rank, pool_mode = 2, "average"
 
 
-class GlobalAveragePooling3D(Layer):
+@LAYERS.register()
+class GlobalAveragePooling3D(_GlobalPooling):
     """Mean over depth, height, width: ``(N, D, H, W, C) -> (N, C)``. Example: see 2-D."""
 
-    rank = 3
+    rank, pool_mode = 3, "average"
 
-    def __init__(
-        self,
-        data_format: str = "channels_last",
-        keepdims: bool = False,
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_global_pooling(self, data_format, keepdims)
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(_spatial_dims(self), keepdim=self.keepdims)
+# Keras' short aliases (registered above under these names too).
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D

@@ -97,22 +97,26 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-class RandomNormal(Initializer):
-    """Normal values, Keras default std 0.05. Example: ``RandomNormal(mean=0.0, stddev=0.02)``."""
-
-    name = "random_normal"
+class _Normal(Initializer):
+    """What RandomNormal and TruncatedNormal share: ``mean``, ``stddev`` (0.05) and ``seed``."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         self.mean, self.stddev, self.seed = mean, stddev, seed
-
-    def __call__(self, tensor: torch.Tensor) -> None:
-        nn.init.normal_(tensor, self.mean, self.stddev, generator=_generator(self.seed))
 
     def get_config(self) -> dict[str, Any]:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-class TruncatedNormal(Initializer):
+class RandomNormal(_Normal):
+    """Normal values, Keras default std 0.05. Example: ``RandomNormal(mean=0.0, stddev=0.02)``."""
+
+    name = "random_normal"
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        nn.init.normal_(tensor, self.mean, self.stddev, generator=_generator(self.seed))
+
+
+class TruncatedNormal(_Normal):
     """Normal values cut at two standard deviations (Keras).
 
     Example: ``TruncatedNormal(mean=0.0, stddev=0.02)``.
@@ -120,15 +124,9 @@ class TruncatedNormal(Initializer):
 
     name = "truncated_normal"
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        self.mean, self.stddev, self.seed = mean, stddev, seed
-
     def __call__(self, tensor: torch.Tensor) -> None:
         low, high = self.mean - 2 * self.stddev, self.mean + 2 * self.stddev
         nn.init.trunc_normal_(tensor, self.mean, self.stddev, low, high, _generator(self.seed))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class RandomUniform(Initializer):
@@ -149,25 +147,6 @@ class RandomUniform(Initializer):
 
     def get_config(self) -> dict[str, Any]:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
-
-
-def _variance_scaling(
-    tensor: torch.Tensor, scale: float, mode: str, distribution: str, seed: int | None
-) -> None:
-    """Fill ``tensor`` with std ``sqrt(scale / fan)``: the body of :class:`VarianceScaling` and
-    of its named presets (Glorot, He, LeCun)."""
-    fan_in, fan_out = _fans(tensor)
-    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-    std = math.sqrt(scale / max(1.0, fan))
-    generator = _generator(seed)
-    if distribution == "uniform":
-        limit = math.sqrt(3.0) * std
-        nn.init.uniform_(tensor, -limit, limit, generator=generator)
-    elif distribution == "untruncated_normal":
-        nn.init.normal_(tensor, 0.0, std, generator=generator)
-    else:
-        std /= _TRUNCATED_STD
-        nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
 
 
 class VarianceScaling(Initializer):
@@ -201,110 +180,76 @@ class VarianceScaling(Initializer):
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
     def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
+        """Fill ``tensor`` with std ``sqrt(scale / fan)``, the fan chosen by ``mode``."""
+        fan_in, fan_out = _fans(tensor)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        std = math.sqrt(self.scale / max(1.0, fan))
+        generator = _generator(self.seed)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0) * std
+            nn.init.uniform_(tensor, -limit, limit, generator=generator)
+        elif self.distribution == "untruncated_normal":
+            nn.init.normal_(tensor, 0.0, std, generator=generator)
+        else:
+            std /= _TRUNCATED_STD
+            nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
 
     def get_config(self) -> dict[str, Any]:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
                 "seed": self.seed}  # fmt: skip
 
 
-# The named presets fix scale, mode and distribution (class attributes) and only take a seed.
+class _VarianceScalingPreset(VarianceScaling):
+    """A named VarianceScaling (Glorot, He, LeCun): scale, mode and distribution are fixed class
+    attributes, so it takes, and its config holds, only a seed (as Keras' presets do)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
-class GlorotUniform(Initializer):
+class GlorotUniform(_VarianceScalingPreset):
     """Uniform, std sqrt(2 / (fan_in + fan_out)). Example: ``GlorotUniform(seed=0)``."""
 
     name = "glorot_uniform"
     scale, mode, distribution = 1.0, "fan_avg", "uniform"
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
 
-    def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
-
-class GlorotNormal(Initializer):
+class GlorotNormal(_VarianceScalingPreset):
     """Truncated normal, std sqrt(2 / (fan_in + fan_out)). Example: ``GlorotNormal(seed=0)``."""
 
     name = "glorot_normal"
     scale, mode, distribution = 1.0, "fan_avg", "truncated_normal"
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
 
-    def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
-
-class HeUniform(Initializer):
+class HeUniform(_VarianceScalingPreset):
     """Uniform, std sqrt(2 / fan_in). Example: ``HeUniform(seed=0)``."""
 
     name = "he_uniform"
     scale, mode, distribution = 2.0, "fan_in", "uniform"
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
 
-    def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
-
-class HeNormal(Initializer):
+class HeNormal(_VarianceScalingPreset):
     """Truncated normal, std sqrt(2 / fan_in). Example: ``HeNormal(seed=0)``."""
 
     name = "he_normal"
     scale, mode, distribution = 2.0, "fan_in", "truncated_normal"
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
 
-    def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
-
-class LecunUniform(Initializer):
+class LecunUniform(_VarianceScalingPreset):
     """Uniform, std sqrt(1 / fan_in). Example: ``LecunUniform(seed=0)``."""
 
     name = "lecun_uniform"
     scale, mode, distribution = 1.0, "fan_in", "uniform"
 
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
 
-    def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
-
-class LecunNormal(Initializer):
+class LecunNormal(_VarianceScalingPreset):
     """Truncated normal, std sqrt(1 / fan_in). Example: ``LecunNormal(seed=0)``."""
 
     name = "lecun_normal"
     scale, mode, distribution = 1.0, "fan_in", "truncated_normal"
-
-    def __init__(self, seed: int | None = None) -> None:
-        self.seed = seed
-
-    def __call__(self, tensor: torch.Tensor) -> None:
-        _variance_scaling(tensor, self.scale, self.mode, self.distribution, self.seed)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
 
 
 class Orthogonal(Initializer):
@@ -363,10 +308,8 @@ def serialize(initializer: str | Initializer) -> str | dict[str, Any]:
             "use a name such as 'he_normal' or a class from ember.layers.initializers"
         )
     config = initializer.get_config()
-    if (
-        type(initializer) in INITIALIZERS._entries.values()
-        and config == type(initializer)().get_config()
-    ):
+    registered = {factory for _, factory in INITIALIZERS.items()}
+    if type(initializer) in registered and config == type(initializer)().get_config():
         return initializer.name
     return {"class_name": type(initializer).__name__, "config": config}
 

@@ -14,10 +14,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ember import checks
 from ember.errors import ConfigError, ShapeError
 from ember.layers import initializers
 from ember.layers.base import Layer
 from ember.layers.core import _new_parameter
+from ember.layers.registry import LAYERS
 
 
 def _as_axes(axis: Any) -> tuple[int, ...]:
@@ -39,14 +41,26 @@ def _positive_axes(layer: Any, axes: tuple[int, ...], input_shape: tuple[int, ..
     return positive
 
 
-def _positive_float(name: str, value: Any, upper: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"expected a positive number, received {name}={value!r}")
-    if upper is not None and not value < upper:
-        raise ConfigError(f"expected {name} in (0, {upper}), received {name}={value!r}")
-    return float(value)
+def _init_gamma_and_beta(
+    layer: Layer, center: bool, scale: bool, beta_initializer: Any, gamma_initializer: Any
+) -> None:
+    """Sets the options of the learned scale (gamma, ``weight``) and offset (beta, ``bias``)."""
+    layer.center, layer.scale = center, scale
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    for parameter in ("weight", "bias"):
+        layer.register_parameter(parameter, None)
 
 
+def _build_gamma_and_beta(layer: Layer, shape: tuple[int, ...]) -> None:
+    """Creates ``weight`` (gamma, if ``scale``) and ``bias`` (beta, if ``center``) of ``shape``."""
+    if layer.scale:
+        layer.weight = _new_parameter(shape, layer.gamma_initializer)
+    if layer.center:
+        layer.bias = _new_parameter(shape, layer.beta_initializer)
+
+
+@LAYERS.register()
 class BatchNormalization(Layer):
     """Normalizes ``axis`` (default the last, i.e. channels) with batch statistics while training
     and moving averages in eval mode.
@@ -77,23 +91,18 @@ class BatchNormalization(Layer):
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ConfigError(f"axis must be an integer, received axis={axis!r}")
         self.axis = axis
-        self.momentum = _positive_float("momentum", momentum, upper=1.0)
-        self.epsilon = _positive_float("epsilon", epsilon)
-        self.center, self.scale = center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        for parameter in ("weight", "bias"):
-            self.register_parameter(parameter, None)
+        self.momentum = checks.positive_number("momentum", momentum)
+        if not self.momentum < 1:  # not checks.number_in: this message names momentum
+            raise ConfigError(f"expected momentum in (0, 1.0), received momentum={momentum!r}")
+        self.epsilon = checks.positive_number("epsilon", epsilon)
+        _init_gamma_and_beta(self, center, scale, beta_initializer, gamma_initializer)
         for buffer in ("running_mean", "running_var"):
             self.register_buffer(buffer, None)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         (self._axis,) = _positive_axes(self, (self.axis,), input_shape)
         features = input_shape[self._axis - 1]
-        if self.scale:
-            self.weight = _new_parameter((features,), self.gamma_initializer)
-        if self.center:
-            self.bias = _new_parameter((features,), self.beta_initializer)
+        _build_gamma_and_beta(self, (features,))
         self.running_mean = torch.zeros(features)
         self.running_var = torch.ones(features)
 
@@ -109,6 +118,7 @@ class BatchNormalization(Layer):
         return normalize(x.movedim(self._axis, 1)).movedim(1, self._axis)
 
 
+@LAYERS.register()
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (default the last) with its own mean and variance.
 
@@ -136,22 +146,15 @@ class LayerNormalization(Layer):
         super().__init__(input_shape=input_shape, name=name)
         self._axes = _as_axes(axis)
         self.axis = axis
-        self.epsilon = _positive_float("epsilon", epsilon)
-        self.center, self.scale = center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        for parameter in ("weight", "bias"):
-            self.register_parameter(parameter, None)
+        self.epsilon = checks.positive_number("epsilon", epsilon)
+        _init_gamma_and_beta(self, center, scale, beta_initializer, gamma_initializer)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         ndim = len(input_shape) + 1
         self._positive = _positive_axes(self, self._axes, input_shape)
         self._trailing = self._positive == list(range(ndim - len(self._positive), ndim))
         shape = tuple(input_shape[a - 1] for a in self._positive)
-        if self.scale:
-            self.weight = _new_parameter(shape, self.gamma_initializer)
-        if self.center:
-            self.bias = _new_parameter(shape, self.beta_initializer)
+        _build_gamma_and_beta(self, shape)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         if self._trailing:

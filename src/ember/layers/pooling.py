@@ -1,5 +1,7 @@
 """Pooling layers with Keras semantics: channels-last data, TensorFlow's "same" padding.
 
+One base, :class:`_Pooling` (Keras' ``BasePooling``), holds the arguments and the computation;
+each public class only names its rank and ``pool_mode`` (max, average, min or lp).
 Like the conv layers, ``call`` moves the channel axis with a free view, pools with PyTorch's
 channels-last kernels, and moves it back: no copy. "same" average pooling leaves the padding out
 of each window's mean, as TensorFlow does. Global pooling is in :mod:`ember.layers.global_pooling`.
@@ -30,34 +32,10 @@ from ember.layers.conv import (
     _pad,
     _to_channels_first,
 )
+from ember.layers.registry import LAYERS
 
 _MAX = {2: F.max_pool2d, 3: F.max_pool3d}  # by lifted rank (1-D runs as 2-D)
 _AVERAGE = {2: F.avg_pool2d, 3: F.avg_pool3d}
-
-
-# -- settings and the shared channels-first pass -----------------------------------------------
-def _set_pooling(layer: Layer, pool_size, strides, padding, data_format) -> None:
-    """Checks and sets the window attributes of a pooling layer of rank ``layer.rank``."""
-    layer.pool_size = _int_tuple("pool_size", pool_size, layer.rank)
-    layer.strides = (
-        layer.pool_size if strides is None else _int_tuple("strides", strides, layer.rank)
-    )
-    layer.padding = _choice("padding", padding, ("valid", "same"))
-    layer.data_format = _choice("data_format", data_format, _DATA_FORMATS)
-    layer.channels_last = layer.data_format == "channels_last"
-
-
-def _positive_power(power: Any) -> float:
-    if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
-        raise ConfigError(f"expected a positive power, received power={power!r}")
-    return float(power)
-
-
-def _pool(layer: Layer, x: torch.Tensor, pool_fn: Any, **options: Any) -> torch.Tensor:
-    """``pool_fn(x, kernel, strides, padding, **options)`` over ``layer``'s windows, lifted."""
-    x = _to_channels_first(x, layer.rank, layer.channels_last)  # (N, C, *spatial), a view
-    y = pool_fn(x, _lift(layer.pool_size), _lift(layer.strides), layer.padding, **options)
-    return _from_channels_first(y, layer.rank, layer.channels_last)
 
 
 # -- the pooling ops on (N, C, *spatial) with lifted kernel and strides -------------------------
@@ -89,8 +67,76 @@ def _lp_pool(
     return F.lp_pool2d(x, power, kernel, strides)
 
 
+_POOLS = {"max": _max_pool, "average": _average_pool, "min": _min_pool, "lp": _lp_pool}
+
+
+# -- the base: arguments, shape check and the channels-first pass -------------------------------
+class _Pooling(Layer):
+    """``pool_mode`` pooling over ``pool_size`` windows of ``rank`` axes (set by subclasses)."""
+
+    rank: int  # 1, 2 or 3 spatial axes
+    pool_mode: str  # a key of _POOLS
+
+    def __init__(
+        self,
+        pool_size: int | tuple[int, ...] = 2,
+        strides: int | tuple[int, ...] | None = None,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(input_shape=input_shape, name=name)
+        self.pool_size = _int_tuple("pool_size", pool_size, self.rank)
+        self.strides = (
+            self.pool_size if strides is None else _int_tuple("strides", strides, self.rank)
+        )
+        self.padding = _choice("padding", padding, ("valid", "same"))
+        self.data_format = _choice("data_format", data_format, _DATA_FORMATS)
+        self.channels_last = self.data_format == "channels_last"
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        _expect_rank(self, input_shape)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = _to_channels_first(x, self.rank, self.channels_last)  # (N, C, *spatial), a view
+        kernel, strides = _lift(self.pool_size), _lift(self.strides)
+        y = _POOLS[self.pool_mode](x, kernel, strides, self.padding, **self._pool_options())
+        return _from_channels_first(y, self.rank, self.channels_last)
+
+    def _pool_options(self) -> dict[str, Any]:
+        """Keyword arguments the pooling op takes besides the windows (LP pooling's power)."""
+        return {}
+
+
+class _LPPooling(_Pooling):
+    """LP pooling takes a ``power`` first (the only argument the other modes lack)."""
+
+    pool_mode = "lp"
+
+    def __init__(
+        self,
+        power: float = 2.0,
+        pool_size: int | tuple[int, ...] = 2,
+        strides: int | tuple[int, ...] | None = None,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        input_shape: tuple[int, ...] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(pool_size, strides, padding, data_format, input_shape, name)
+        # Not checks.positive_number: this message says "a positive power", not "a positive number".
+        if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
+            raise ConfigError(f"expected a positive power, received power={power!r}")
+        self.power = float(power)
+
+    def _pool_options(self) -> dict[str, Any]:
+        return {"power": self.power}
+
+
 # -- MaxPooling1D/2D/3D ------------------------------------------------------------------------
-class MaxPooling1D(Layer):
+@LAYERS.register("MaxPooling1D", "MaxPool1D")
+class MaxPooling1D(_Pooling):
     """Max over windows of ``pool_size`` steps of ``(N, steps, channels)``.
 
     Example:
@@ -98,28 +144,11 @@ class MaxPooling1D(Layer):
         torch.Size([2, 5, 4])
     """
 
-    rank = 1
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _max_pool)
+    rank, pool_mode = 1, "max"
 
 
-class MaxPooling2D(Layer):
+@LAYERS.register("MaxPooling2D", "MaxPool2D")
+class MaxPooling2D(_Pooling):
     """Max over ``pool_size`` windows of ``(N, height, width, channels)``.
 
     Example:
@@ -127,28 +156,11 @@ class MaxPooling2D(Layer):
         torch.Size([2, 4, 4, 4])
     """
 
-    rank = 2
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _max_pool)
+    rank, pool_mode = 2, "max"
 
 
-class MaxPooling3D(Layer):
+@LAYERS.register("MaxPooling3D", "MaxPool3D")
+class MaxPooling3D(_Pooling):
     """Max over ``pool_size`` windows of ``(N, depth, height, width, channels)``.
 
     Example:
@@ -156,29 +168,12 @@ class MaxPooling3D(Layer):
         torch.Size([1, 2, 2, 2, 2])
     """
 
-    rank = 3
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _max_pool)
+    rank, pool_mode = 3, "max"
 
 
 # -- AveragePooling1D/2D/3D --------------------------------------------------------------------
-class AveragePooling1D(Layer):
+@LAYERS.register("AveragePooling1D", "AvgPool1D")
+class AveragePooling1D(_Pooling):
     """Mean over windows of ``pool_size`` steps; "same" leaves padding out of the mean.
 
     Example:
@@ -186,28 +181,11 @@ class AveragePooling1D(Layer):
         torch.Size([2, 10, 4])
     """
 
-    rank = 1
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _average_pool)
+    rank, pool_mode = 1, "average"
 
 
-class AveragePooling2D(Layer):
+@LAYERS.register("AveragePooling2D", "AvgPool2D")
+class AveragePooling2D(_Pooling):
     """Mean over ``pool_size`` windows; "same" leaves padding out of the mean (TensorFlow).
 
     Example:
@@ -215,28 +193,11 @@ class AveragePooling2D(Layer):
         torch.Size([2, 4, 4, 4])
     """
 
-    rank = 2
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _average_pool)
+    rank, pool_mode = 2, "average"
 
 
-class AveragePooling3D(Layer):
+@LAYERS.register("AveragePooling3D", "AvgPool3D")
+class AveragePooling3D(_Pooling):
     """Mean over ``pool_size`` windows of ``(N, depth, height, width, channels)``.
 
     Example:
@@ -244,29 +205,12 @@ class AveragePooling3D(Layer):
         torch.Size([1, 2, 2, 2, 2])
     """
 
-    rank = 3
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _average_pool)
+    rank, pool_mode = 3, "average"
 
 
 # -- MinPooling1D/2D: -max(-x) -----------------------------------------------------------------
-class MinPooling1D(Layer):
+@LAYERS.register()
+class MinPooling1D(_Pooling):
     """Min over windows of ``pool_size`` steps, ``-max(-x)``.
 
     Example:
@@ -274,28 +218,11 @@ class MinPooling1D(Layer):
         [1.0, 0.0]
     """
 
-    rank = 1
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _min_pool)
+    rank, pool_mode = 1, "min"
 
 
-class MinPooling2D(Layer):
+@LAYERS.register()
+class MinPooling2D(_Pooling):
     """Min over ``pool_size`` windows, ``-max(-x)``.
 
     Example:
@@ -303,29 +230,12 @@ class MinPooling2D(Layer):
         torch.Size([2, 4, 4, 4])
     """
 
-    rank = 2
-
-    def __init__(
-        self,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _min_pool)
+    rank, pool_mode = 2, "min"
 
 
 # -- LPPooling1D/2D ----------------------------------------------------------------------------
-class LPPooling1D(Layer):
+@LAYERS.register()
+class LPPooling1D(_LPPooling):
     """Power-average pooling ``(sum |x|^p)^(1/p)`` over windows of steps (``F.lp_pool``).
 
     Example:
@@ -335,28 +245,9 @@ class LPPooling1D(Layer):
 
     rank = 1
 
-    def __init__(
-        self,
-        power: float = 2.0,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-        self.power = _positive_power(power)
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _lp_pool, power=self.power)
-
-
-class LPPooling2D(Layer):
+@LAYERS.register()
+class LPPooling2D(_LPPooling):
     """Power-average pooling ``(sum |x|^p)^(1/p)`` over ``pool_size`` windows.
 
     Example:
@@ -366,22 +257,7 @@ class LPPooling2D(Layer):
 
     rank = 2
 
-    def __init__(
-        self,
-        power: float = 2.0,
-        pool_size: int | tuple[int, ...] = 2,
-        strides: int | tuple[int, ...] | None = None,
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        input_shape: tuple[int, ...] | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(input_shape=input_shape, name=name)
-        _set_pooling(self, pool_size, strides, padding, data_format)
-        self.power = _positive_power(power)
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
-        _expect_rank(self, input_shape)
-
-    def call(self, x: torch.Tensor) -> torch.Tensor:
-        return _pool(self, x, _lp_pool, power=self.power)
+# Keras' short aliases (registered above under these names too).
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D

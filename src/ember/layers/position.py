@@ -20,13 +20,14 @@ from typing import Any
 
 import torch
 
+from ember import checks
 from ember.errors import ShapeError
 from ember.layers import initializers
 from ember.layers.attention import _check_sequence
 from ember.layers.base import Layer
 from ember.layers.conv import _choice
-from ember.layers.core import Embedding, _new_parameter, _positive_int
-from ember.layers.normalization import _positive_float
+from ember.layers.core import Embedding, _new_parameter
+from ember.layers.registry import LAYERS
 
 
 def _check_length(layer: Layer, steps: int, start_index: int) -> None:
@@ -42,6 +43,7 @@ def _check_length(layer: Layer, steps: int, start_index: int) -> None:
         )
 
 
+@LAYERS.register()
 class PositionEmbedding(Layer):
     """A learned embedding for each of ``sequence_length`` positions, returned to be added.
 
@@ -63,7 +65,7 @@ class PositionEmbedding(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        self.sequence_length = _positive_int("sequence_length", sequence_length)
+        self.sequence_length = checks.positive_int("sequence_length", sequence_length)
         self.initializer = initializers.get(initializer)
         self.register_parameter("weight", None)
 
@@ -76,6 +78,7 @@ class PositionEmbedding(Layer):
         return self.weight[start_index : start_index + x.shape[1]].expand_as(x)  # (N, T, D)
 
 
+@LAYERS.register()
 class SinusoidalPositionEmbedding(Layer):
     """The fixed sine/cosine position encoding of Vaswani et al. (2017), returned to be added.
 
@@ -96,7 +99,7 @@ class SinusoidalPositionEmbedding(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        self.max_wavelength = _positive_float("max_wavelength", max_wavelength)
+        self.max_wavelength = checks.positive_number("max_wavelength", max_wavelength)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         _check_sequence(self, "inputs", input_shape)
@@ -112,6 +115,7 @@ class SinusoidalPositionEmbedding(Layer):
         return encoding.to(x.dtype).expand_as(x)  # (N, T, D)
 
 
+@LAYERS.register()
 class TokenAndPositionEmbedding(Layer):
     """Token embeddings plus position embeddings: ids ``(N, T)`` -> vectors ``(N, T, D)``.
 
@@ -143,9 +147,9 @@ class TokenAndPositionEmbedding(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        _positive_int("vocabulary_size", vocabulary_size)
-        _positive_int("embedding_dim", embedding_dim)
-        self.sequence_length = _positive_int("sequence_length", sequence_length)
+        checks.positive_int("vocabulary_size", vocabulary_size)
+        checks.positive_int("embedding_dim", embedding_dim)
+        self.sequence_length = checks.positive_int("sequence_length", sequence_length)
         self.positions = _choice("positions", positions, ("learned", "sinusoidal"))
         self.mask_zero = mask_zero
         self.token_embedding = Embedding(

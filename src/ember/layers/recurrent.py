@@ -37,6 +37,7 @@ from typing import Any
 
 from ember.errors import ConfigError
 from ember.layers.recurrent_base import Shape, _Recurrent
+from ember.layers.registry import LAYERS
 
 
 def _fixed(layer: str, name: str, value: Any, expected: str) -> None:
@@ -47,6 +48,7 @@ def _fixed(layer: str, name: str, value: Any, expected: str) -> None:
         )
 
 
+@LAYERS.register()
 class SimpleRNN(_Recurrent):
     """A fully connected recurrent layer: ``h = activation(W x + b + U h + c)`` at each step.
 
@@ -97,7 +99,45 @@ class SimpleRNN(_Recurrent):
         )
 
 
-class LSTM(_Recurrent):
+class _GatedRecurrent(_Recurrent):
+    """What LSTM and GRU share: Keras' arguments, with the two activations torch's kernel fixes."""
+
+    kind: str  # "lstm" or "gru": which fused kernel and which loop step
+
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        input_shape: Shape | None = None,
+        name: str | None = None,
+    ) -> None:
+        _fixed(self.kind.upper(), "activation", activation, "tanh")
+        _fixed(self.kind.upper(), "recurrent_activation", recurrent_activation, "sigmoid")
+        super().__init__(
+            units,
+            kind=self.kind,
+            use_bias=use_bias,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            input_shape=input_shape,
+            name=name,
+        )
+
+
+@LAYERS.register()
+class LSTM(_GatedRecurrent):
     """Long short-term memory (Hochreiter & Schmidhuber 1997), Keras' ``LSTM``.
 
     Parameters: ``rnn``, a torch ``nn.LSTM`` (gates ``i, f, g, o``; see the module docstring).
@@ -113,41 +153,12 @@ class LSTM(_Recurrent):
         (True, torch.Size([2, 4]))
     """
 
+    kind = "lstm"
     state_names = ("h", "c")
 
-    def __init__(
-        self,
-        units: int,
-        activation: str = "tanh",
-        recurrent_activation: str = "sigmoid",
-        use_bias: bool = True,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        input_shape: Shape | None = None,
-        name: str | None = None,
-    ) -> None:
-        _fixed("LSTM", "activation", activation, "tanh")
-        _fixed("LSTM", "recurrent_activation", recurrent_activation, "sigmoid")
-        super().__init__(
-            units,
-            kind="lstm",
-            use_bias=use_bias,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            input_shape=input_shape,
-            name=name,
-        )
 
-
-class GRU(_Recurrent):
+@LAYERS.register()
+class GRU(_GatedRecurrent):
     """Gated recurrent unit (Cho et al. 2014), Keras' ``GRU`` with its default ``reset_after=True``.
 
     Parameters: ``rnn``, a torch ``nn.GRU`` (gates ``r, z, n``; see the module docstring).
@@ -162,33 +173,4 @@ class GRU(_Recurrent):
         0.0
     """
 
-    def __init__(
-        self,
-        units: int,
-        activation: str = "tanh",
-        recurrent_activation: str = "sigmoid",
-        use_bias: bool = True,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        input_shape: Shape | None = None,
-        name: str | None = None,
-    ) -> None:
-        _fixed("GRU", "activation", activation, "tanh")
-        _fixed("GRU", "recurrent_activation", recurrent_activation, "sigmoid")
-        super().__init__(
-            units,
-            kind="gru",
-            use_bias=use_bias,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            input_shape=input_shape,
-            name=name,
-        )
+    kind = "gru"

@@ -12,19 +12,13 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ember.errors import ConfigError, ShapeError
+from ember import checks
+from ember.errors import ShapeError
 from ember.layers import initializers
 from ember.layers.base import Layer
-from ember.layers.core import _positive_int
 from ember.layers.recurrent_loop import run_steps
 
 Shape = tuple[int, ...]
-
-
-def _rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"expected a rate in [0, 1), received {name}={value!r}")
-    return float(value)
 
 
 def _keep_mask(like: torch.Tensor, size: int, rate: float) -> torch.Tensor:
@@ -55,15 +49,15 @@ class _Recurrent(Layer):
         name: str | None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        self.units = _positive_int("units", units)
+        self.units = checks.positive_int("units", units)
         self.kind = kind  # "tanh", "relu", "lstm" or "gru": which kernel and which loop step
         self.use_bias = use_bias
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
         self.stateful = stateful
-        self.dropout = _rate("dropout", dropout)
-        self.recurrent_dropout = _rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = checks.rate("dropout", dropout)
+        self.recurrent_dropout = checks.rate("recurrent_dropout", recurrent_dropout)
         self.register_module("rnn", None)
         self._states: tuple[torch.Tensor, ...] | None = None  # kept between calls when stateful
 

@@ -17,16 +17,11 @@ from typing import Any
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.registry import Registry
 
 REGULARIZERS = Registry("regularizer")
-
-
-def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ConfigError(f"expected a non-negative number, received {name}={value!r}")
-    return float(value)
 
 
 class Regularizer:
@@ -69,8 +64,8 @@ class L1L2(Regularizer):
     """
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = _non_negative("l1", l1)
-        self.l2 = _non_negative("l2", l2)
+        self.l1 = checks.non_negative_number("l1", l1)
+        self.l2 = checks.non_negative_number("l2", l2)
 
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
         return _penalty(weight, self.l1, self.l2)
@@ -86,7 +81,7 @@ class L1(Regularizer):
     """
 
     def __init__(self, l1: float = 0.01) -> None:
-        self.l1 = _non_negative("l1", l1)
+        self.l1 = checks.non_negative_number("l1", l1)
         self.l2 = 0.0  # read like L1L2's
 
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
@@ -104,7 +99,7 @@ class L2(Regularizer):
 
     def __init__(self, l2: float = 0.01) -> None:
         self.l1 = 0.0  # read like L1L2's
-        self.l2 = _non_negative("l2", l2)
+        self.l2 = checks.non_negative_number("l2", l2)
 
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
         return _penalty(weight, self.l1, self.l2)

@@ -34,12 +34,13 @@ from typing import Any
 
 import torch
 
-from ember import activations
+from ember import activations, checks
 from ember.errors import ConfigError, ShapeError
-from ember.layers.attention import KeyValueCache, MultiHeadAttention, _check_sequence, _rate
+from ember.layers.attention import KeyValueCache, MultiHeadAttention, _check_sequence
 from ember.layers.base import Layer
-from ember.layers.core import Dense, Dropout, _positive_int
-from ember.layers.normalization import LayerNormalization, _positive_float
+from ember.layers.core import Dense, Dropout
+from ember.layers.normalization import LayerNormalization
+from ember.layers.registry import LAYERS
 
 
 class _TransformerBlock(Layer):
@@ -60,13 +61,13 @@ class _TransformerBlock(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
-        self.intermediate_dim = _positive_int("intermediate_dim", intermediate_dim)
-        self.num_heads = _positive_int("num_heads", num_heads)
-        self.dropout = _rate("dropout", dropout)
+        self.intermediate_dim = checks.positive_int("intermediate_dim", intermediate_dim)
+        self.num_heads = checks.positive_int("num_heads", num_heads)
+        self.dropout = checks.rate("dropout", dropout)
         activations.get(activation)  # an unknown name fails here, not at the first batch
         # Not ``self.activation``: that is Layer's activation on the block's output.
         self.feedforward_activation = activation
-        self.layer_norm_epsilon = _positive_float("layer_norm_epsilon", layer_norm_epsilon)
+        self.layer_norm_epsilon = checks.positive_number("layer_norm_epsilon", layer_norm_epsilon)
         self.norm_first = bool(norm_first)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -110,6 +111,7 @@ class _TransformerBlock(Layer):
         return self._residual(x, h, self.feedforward_layer_norm, self.feedforward_dropout)
 
 
+@LAYERS.register()
 class TransformerEncoder(_TransformerBlock):
     """A Transformer encoder block: self-attention over all steps, then a feed-forward network.
 
@@ -139,6 +141,7 @@ class TransformerEncoder(_TransformerBlock):
         return self._feedforward_block(x)
 
 
+@LAYERS.register()
 class TransformerDecoder(_TransformerBlock):
     """A Transformer decoder block: causal self-attention, cross-attention to an encoder's output
     when one is given, then a feed-forward network.

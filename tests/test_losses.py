@@ -241,6 +241,11 @@ def test_unknown_loss_name_suggests_close_matches():
         losses.get("binary_crossentropyy")
 
 
+def test_unknown_loss_name_lists_the_known_losses():
+    with pytest.raises(UnknownNameError, match=r"Known losses: .*mean_squared_error"):
+        losses.get("cross_entropy_loss")
+
+
 def test_get_returns_loss_instances_unchanged_and_rejects_non_losses():
     loss = losses.Huber(2.0)
     assert losses.get(loss) is loss

@@ -19,6 +19,20 @@ from typing import Any
 from ember.errors import ConfigError, UnknownNameError
 
 
+def _plural(kind: str) -> str:
+    """The English plural of a registry's kind, for messages.
+
+    Example:
+        >>> [_plural(kind) for kind in ("loss", "metric", "activation", "box", "policy", "day")]
+        ['losses', 'metrics', 'activations', 'boxes', 'policies', 'days']
+    """
+    if kind.endswith(("s", "x", "z", "ch", "sh")):
+        return kind + "es"
+    if len(kind) > 1 and kind[-1] == "y" and kind[-2] not in "aeiou":
+        return kind[:-1] + "ies"
+    return kind + "s"
+
+
 def _normalise(name: str) -> str:
     # Keras spells names both ways ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy").
     return name.replace("_", "").replace("-", "").replace(" ", "").lower()
@@ -115,7 +129,7 @@ class Registry:
             suggestion = " Did you mean " + " or ".join(repr(self._display[c]) for c in close) + "?"
         return (
             f"unknown {self.kind} {name!r}.{suggestion} "
-            f"Known {self.kind}s: {', '.join(self.names())}."
+            f"Known {_plural(self.kind)}: {', '.join(self.names())}."
         )
 
     def items(self) -> Iterable[tuple[str, Any]]:

@@ -20,19 +20,10 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler
 
+from ember import checks
 from ember.errors import ConfigError
 
 Scheduler = lr_scheduler.LRScheduler
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"expected a positive number, received {name}={value!r}")
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"expected a positive integer, received {name}={value!r}")
 
 
 def _absolute_lambda(
@@ -70,10 +61,9 @@ class StepDecay:
     def __init__(
         self, step_size: int, gamma: float = 0.1, *, initial_learning_rate: float | None = None
     ) -> None:
-        _check_positive_int("step_size", step_size)
-        _check_positive("gamma", gamma)
-        if initial_learning_rate is not None:
-            _check_positive("initial_learning_rate", initial_learning_rate)
+        checks.positive_int("step_size", step_size)
+        checks.positive_number("gamma", gamma)
+        checks.positive_number("initial_learning_rate", initial_learning_rate, allow_none=True)
         self.step_size, self.gamma = step_size, gamma
         self.initial_learning_rate = initial_learning_rate
 
@@ -108,9 +98,9 @@ class ExponentialDecay:
         decay_rate: float,
         staircase: bool = False,
     ) -> None:
-        _check_positive("initial_learning_rate", initial_learning_rate)
-        _check_positive_int("decay_steps", decay_steps)
-        _check_positive("decay_rate", decay_rate)
+        checks.positive_number("initial_learning_rate", initial_learning_rate)
+        checks.positive_int("decay_steps", decay_steps)
+        checks.positive_number("decay_rate", decay_rate)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps, self.decay_rate, self.staircase = decay_steps, decay_rate, staircase
 
@@ -160,22 +150,14 @@ class CosineDecay:
         warmup_target: float | None = None,
     ) -> None:
         if warmup_target is None or warmup_steps == 0:
-            _check_positive("initial_learning_rate", initial_learning_rate)
-        elif not isinstance(initial_learning_rate, (int, float)) or initial_learning_rate < 0:
-            raise ConfigError(
-                f"expected a non-negative number, received "
-                f"initial_learning_rate={initial_learning_rate!r}"
-            )
-        if decay_steps is not None:
-            _check_positive_int("decay_steps", decay_steps)
-        if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-            raise ConfigError(f"expected a number in [0, 1], received alpha={alpha!r}")
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
-            raise ConfigError(
-                f"expected a non-negative integer, received warmup_steps={warmup_steps!r}"
-            )
-        if warmup_target is not None:
-            _check_positive("warmup_target", warmup_target)
+            checks.positive_number("initial_learning_rate", initial_learning_rate)
+        else:  # a warm-up may start from 0
+            checks.non_negative_number("initial_learning_rate", initial_learning_rate)
+        if decay_steps is not None:  # (allow_none=True would say "or None" in the message)
+            checks.positive_int("decay_steps", decay_steps)
+        checks.number_in("alpha", alpha, 0, 1, closed="[]")
+        checks.non_negative_int("warmup_steps", warmup_steps)
+        checks.positive_number("warmup_target", warmup_target, allow_none=True)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps, self.alpha = decay_steps, alpha
         self.warmup_steps, self.warmup_target = warmup_steps, warmup_target
@@ -247,16 +229,15 @@ class OneCycle:
         three_phase: bool = False,
         cycle_momentum: bool = False,
     ) -> None:
-        _check_positive("max_learning_rate", max_learning_rate)
-        if not isinstance(pct_start, (int, float)) or not 0 < pct_start < 1:
-            raise ConfigError(f"expected a number in (0, 1), received pct_start={pct_start!r}")
+        checks.positive_number("max_learning_rate", max_learning_rate)
+        checks.number_in("pct_start", pct_start, 0, 1, closed="()")
         if anneal_strategy not in ("cos", "linear"):
             raise ConfigError(
                 f"expected anneal_strategy='cos' or 'linear', received "
                 f"anneal_strategy={anneal_strategy!r}"
             )
-        _check_positive("div_factor", div_factor)
-        _check_positive("final_div_factor", final_div_factor)
+        checks.positive_number("div_factor", div_factor)
+        checks.positive_number("final_div_factor", final_div_factor)
         self.max_learning_rate, self.pct_start = max_learning_rate, pct_start
         self.anneal_strategy, self.div_factor = anneal_strategy, div_factor
         self.final_div_factor, self.three_phase = final_div_factor, three_phase
@@ -303,7 +284,7 @@ def learning_rate_curve(schedule: Any, total_steps: int) -> list[float]:
         >>> learning_rate_curve(StepDecay(1, 0.5, initial_learning_rate=1.0), 3)
         [1.0, 0.5, 0.25]
     """
-    _check_positive_int("total_steps", total_steps)
+    checks.positive_int("total_steps", total_steps)
     initial = getattr(schedule, "initial_learning_rate", None)
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([weight], lr=1.0 if initial is None else initial)
@@ -324,8 +305,7 @@ def learning_rate_at(schedule: Any, step: int, *, total_steps: int | None = None
         >>> learning_rate_at(ExponentialDecay(1.0, decay_steps=1, decay_rate=0.5), 3)
         0.125
     """
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ConfigError(f"expected a non-negative integer, received step={step!r}")
+    checks.non_negative_int("step", step)
     total_steps = step + 1 if total_steps is None else total_steps
     if step >= total_steps:
         raise ConfigError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ember.errors import ConfigError
+from ember import checks
 from ember.losses.base import (
     EPSILON,
     LOSSES,
@@ -72,9 +72,7 @@ class Huber(Loss):
 
     def __init__(self, delta: float = 1.0) -> None:
         super().__init__()
-        if not delta > 0:
-            raise ConfigError(f"expected a positive number, received delta={delta!r}")
-        self.delta = float(delta)
+        self.delta = checks.positive_number("delta", delta)
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         y_pred, y_true = _like(y_pred, y_true)
@@ -109,9 +107,35 @@ class KLDivergence(Loss):
         return _per_sample_mean(divergence) if divergence.ndim > 1 else divergence
 
 
+# -- what binary and categorical cross-entropy share ---------------------------------------------
+class _SmoothedCrossentropy(Loss):
+    """What binary and categorical cross-entropy share: ``from_logits``, ``label_smoothing``, and
+    per-sample and mean losses from one ``_values(y_pred, y_true, reduction)``."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.label_smoothing = checks.number_in(
+            "label_smoothing", label_smoothing, 0, 1, closed="[]"
+        )
+        self.from_logits = bool(from_logits)
+
+    def _values(self, y_pred: torch.Tensor, y_true: torch.Tensor, reduction: str) -> torch.Tensor:
+        """The unreduced losses (``reduction="none"``) or their mean (``"mean"``)."""
+        raise NotImplementedError
+
+    def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return _per_sample_mean(self._values(y_pred, y_true, "none").reshape(y_pred.shape[0], -1))
+
+    def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return self._values(y_pred, y_true, "mean")
+
+    def extra_repr(self) -> str:
+        return f"from_logits={self.from_logits}, label_smoothing={self.label_smoothing}"
+
+
 # -- binary ---------------------------------------------------------------------------------------
 @LOSSES.register("binary_crossentropy", "bce")
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """Binary cross-entropy for targets in [0, 1] (one or several independent labels per sample).
 
     Args:
@@ -128,16 +152,7 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     kind = "binary"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        if not 0 <= label_smoothing <= 1:
-            raise ConfigError(
-                f"expected a number in [0, 1], received label_smoothing={label_smoothing!r}"
-            )
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
-
-    def _elementwise(self, y_pred: torch.Tensor, y_true: torch.Tensor, reduction: str):
+    def _values(self, y_pred: torch.Tensor, y_true: torch.Tensor, reduction: str) -> torch.Tensor:
         y_pred, y_true = _like(y_pred, y_true)
         if self.label_smoothing:
             y_true = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
@@ -146,15 +161,6 @@ class BinaryCrossentropy(Loss):
         p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
         values = -(y_true * torch.log(p) + (1.0 - y_true) * torch.log(1.0 - p))
         return values.mean() if reduction == "mean" else values
-
-    def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return _per_sample_mean(self._elementwise(y_pred, y_true, "none"))
-
-    def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return self._elementwise(y_pred, y_true, "mean")
-
-    def extra_repr(self) -> str:
-        return f"from_logits={self.from_logits}, label_smoothing={self.label_smoothing}"
 
 
 def _hinge_margins(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
@@ -206,7 +212,7 @@ class SquaredHinge(Loss):
 
 # -- multiclass -----------------------------------------------------------------------------------
 @LOSSES.register("categorical_crossentropy", "cce")
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Cross-entropy against one-hot or probability targets of shape (N, C) (class axis last).
 
     Args:
@@ -226,16 +232,7 @@ class CategoricalCrossentropy(Loss):
     kind = "multiclass"
     targets = "onehot"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        if not 0 <= label_smoothing <= 1:
-            raise ConfigError(
-                f"expected a number in [0, 1], received label_smoothing={label_smoothing!r}"
-            )
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
-
-    def _rows(self, y_pred: torch.Tensor, y_true: torch.Tensor, reduction: str) -> torch.Tensor:
+    def _values(self, y_pred: torch.Tensor, y_true: torch.Tensor, reduction: str) -> torch.Tensor:
         y_pred, y_true = _like(y_pred, y_true)
         classes = y_pred.shape[-1]
         rows_pred, rows_true = y_pred.reshape(-1, classes), y_true.reshape(-1, classes)
@@ -248,15 +245,6 @@ class CategoricalCrossentropy(Loss):
         p = (rows_pred / rows_pred.sum(-1, keepdim=True)).clamp(EPSILON, 1.0 - EPSILON)
         values = -(rows_true * torch.log(p)).sum(-1)
         return values.mean() if reduction == "mean" else values
-
-    def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return _per_sample_mean(self._rows(y_pred, y_true, "none").reshape(y_pred.shape[0], -1))
-
-    def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return self._rows(y_pred, y_true, "mean")
-
-    def extra_repr(self) -> str:
-        return f"from_logits={self.from_logits}, label_smoothing={self.label_smoothing}"
 
 
 @LOSSES.register("sparse_categorical_crossentropy", "scce")

@@ -24,7 +24,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ember.errors import ConfigError, DataError
+from ember import checks
+from ember.errors import DataError
 
 
 def frechet_distance(features_a: Any, features_b: Any) -> float:
@@ -79,8 +80,7 @@ def domain_fid(
         >>> round(domain_fid(features, real, real, batch_size=64), 6)
         0.0
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
+    batch_size = checks.positive_int("batch_size", batch_size)
     real = _features(classifier_features, real_images, batch_size)
     fake = _features(classifier_features, fake_images, batch_size)
     return frechet_distance(real, fake)
@@ -96,8 +96,7 @@ def class_coverage(predicted_classes: Any, num_classes: int) -> torch.Tensor:
         >>> class_coverage(torch.tensor([0, 0, 1, 2]), 4)
         tensor([0.5000, 0.2500, 0.2500, 0.0000], dtype=torch.float64)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0:
-        raise ConfigError(f"expected a positive integer, received num_classes={num_classes!r}")
+    num_classes = checks.positive_int("num_classes", num_classes)
     classes = torch.as_tensor(predicted_classes).reshape(-1)
     if classes.is_floating_point() or len(classes) == 0:
         raise DataError(

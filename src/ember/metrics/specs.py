@@ -9,6 +9,7 @@ from typing import Any
 
 import torchmetrics
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.registry import Registry
 
@@ -65,10 +66,8 @@ class TopKAccuracy(MetricSpec):
     """
 
     def __init__(self, k: int = 5) -> None:
-        if not isinstance(k, int) or k < 1:
-            raise ConfigError(f"expected a positive integer, received k={k!r}")
         super().__init__("top_k_accuracy")
-        self.k = k
+        self.k = checks.positive_int("k", k)
 
     @property
     def log_name(self) -> str:

@@ -53,13 +53,9 @@ __all__ = [
 ]
 
 # Keras' default learning rate of each spec: the starting value under a schedule without one.
+# Each spec holds its own (``default_learning_rate``, also its argument's default).
 DEFAULT_LEARNING_RATES = {
-    SGD: 0.01,
-    Adam: 0.001,
-    AdamW: 0.001,
-    RMSprop: 0.001,
-    Adagrad: 0.001,
-    Rprop: 0.01,
+    spec: spec.default_learning_rate for spec in (SGD, Adam, AdamW, RMSprop, Adagrad, Rprop)
 }
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ember.errors import ConfigError
-from ember.optimizers.spec import OPTIMIZERS, OptimizerSpec, _check_positive, _check_weight_decay
+from ember import checks
+from ember.optimizers.spec import OPTIMIZERS, CommonArguments, OptimizerSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-# The spec mirrors its Keras signature, hence more than ~7 arguments; the last four
-# (clipnorm, clipvalue, global_clipnorm, maximize) are common to every spec.
 @OPTIMIZERS.register("adagrad")
 class Adagrad(OptimizerSpec):
     """Adagrad -> ``torch.optim.Adagrad``.
@@ -22,35 +23,20 @@ class Adagrad(OptimizerSpec):
     """
 
     torch_class = torch.optim.Adagrad
+    default_learning_rate = 0.001
 
     def __init__(
         self,
-        learning_rate: Any = 0.001,
+        learning_rate: Any = default_learning_rate,
         initial_accumulator_value: float = 0.1,
         epsilon: float = 1e-7,
         weight_decay: float = 0.0,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        maximize: bool = False,
+        **common: Unpack[CommonArguments],
     ) -> None:
-        super().__init__(
-            learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            maximize=maximize,
-        )
-        if isinstance(initial_accumulator_value, bool) or not (
-            isinstance(initial_accumulator_value, (int, float)) and initial_accumulator_value >= 0
-        ):
-            raise ConfigError(
-                f"expected a non-negative number, received "
-                f"initial_accumulator_value={initial_accumulator_value!r}"
-            )
-        _check_positive("epsilon", epsilon)
-        _check_weight_decay(weight_decay)
+        super().__init__(learning_rate, **common)
+        checks.non_negative_number("initial_accumulator_value", initial_accumulator_value)
+        checks.positive_number("epsilon", epsilon)
+        checks.non_negative_number("weight_decay", weight_decay)
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon, self.weight_decay = epsilon, weight_decay
 

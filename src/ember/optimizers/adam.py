@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ember.optimizers.spec import (
-    OPTIMIZERS,
-    OptimizerSpec,
-    _check_fraction,
-    _check_positive,
-    _check_weight_decay,
-)
+from ember import checks
+from ember.optimizers.spec import OPTIMIZERS, CommonArguments, OptimizerSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-def _check_adam(beta_1: float, beta_2: float, epsilon: float, weight_decay: float) -> None:
-    _check_fraction("beta_1", beta_1)
-    _check_fraction("beta_2", beta_2)
-    _check_positive("epsilon", epsilon)
-    _check_weight_decay(weight_decay)
+class _AdamFamily(OptimizerSpec):
+    """What Adam and AdamW share: the same arguments (in a different order), checks and storage."""
+
+    def _set_adam_arguments(
+        self, beta_1: float, beta_2: float, epsilon: float, amsgrad: bool, weight_decay: float
+    ) -> None:
+        checks.number_in("beta_1", beta_1, 0, 1)
+        checks.number_in("beta_2", beta_2, 0, 1)
+        checks.positive_number("epsilon", epsilon)
+        checks.non_negative_number("weight_decay", weight_decay)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.amsgrad, self.weight_decay = bool(amsgrad), weight_decay
+
+    def _torch_arguments(self) -> dict[str, Any]:
+        return {
+            "betas": (self.beta_1, self.beta_2),
+            "eps": self.epsilon,
+            "amsgrad": self.amsgrad,
+            "weight_decay": self.weight_decay,
+        }
 
 
-def _adam_arguments(spec: Adam | AdamW) -> dict[str, Any]:
-    """The ``torch.optim.Adam``/``AdamW`` arguments of ``spec`` (Adam and AdamW store the same)."""
-    return {
-        "betas": (spec.beta_1, spec.beta_2),
-        "eps": spec.epsilon,
-        "amsgrad": spec.amsgrad,
-        "weight_decay": spec.weight_decay,
-    }
-
-
-# Each spec mirrors its Keras signature, hence more than ~7 arguments; the last four
-# (clipnorm, clipvalue, global_clipnorm, maximize) are common to every spec.
 @OPTIMIZERS.register("adam")
-class Adam(OptimizerSpec):
+class Adam(_AdamFamily):
     """Adam -> ``torch.optim.Adam``, or ``torch.optim.AdamW`` when ``weight_decay > 0``.
 
     Keras 3 decays weights decoupled from the gradient for every optimizer, which for Adam is
@@ -48,40 +49,26 @@ class Adam(OptimizerSpec):
     """
 
     torch_class = torch.optim.Adam
+    default_learning_rate = 0.001
 
     def __init__(
         self,
-        learning_rate: Any = 0.001,
+        learning_rate: Any = default_learning_rate,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
         amsgrad: bool = False,
         weight_decay: float = 0.0,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        maximize: bool = False,
+        **common: Unpack[CommonArguments],
     ) -> None:
-        super().__init__(
-            learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            maximize=maximize,
-        )
-        _check_adam(beta_1, beta_2, epsilon, weight_decay)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.amsgrad, self.weight_decay = bool(amsgrad), weight_decay
+        super().__init__(learning_rate, **common)
+        self._set_adam_arguments(beta_1, beta_2, epsilon, amsgrad, weight_decay)
         if weight_decay:
             self.torch_class = torch.optim.AdamW
 
-    def _torch_arguments(self) -> dict[str, Any]:
-        return _adam_arguments(self)
-
 
 @OPTIMIZERS.register("adamw")
-class AdamW(OptimizerSpec):
+class AdamW(_AdamFamily):
     """Adam with decoupled weight decay (Keras default 0.004) -> ``torch.optim.AdamW``.
 
     Example:
@@ -90,32 +77,18 @@ class AdamW(OptimizerSpec):
     """
 
     torch_class = torch.optim.AdamW
+    default_learning_rate = 0.001
 
     def __init__(
         self,
-        learning_rate: Any = 0.001,
+        learning_rate: Any = default_learning_rate,
         weight_decay: float = 0.004,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
         amsgrad: bool = False,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        maximize: bool = False,
+        **common: Unpack[CommonArguments],
     ) -> None:
-        super().__init__(
-            learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            maximize=maximize,
-        )
-        _check_adam(beta_1, beta_2, epsilon, weight_decay)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.amsgrad, self.weight_decay = bool(amsgrad), weight_decay
+        super().__init__(learning_rate, **common)
+        self._set_adam_arguments(beta_1, beta_2, epsilon, amsgrad, weight_decay)
         # torch_class stays AdamW, also when weight_decay=0
-
-    def _torch_arguments(self) -> dict[str, Any]:
-        return _adam_arguments(self)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ember.optimizers.spec import (
-    OPTIMIZERS,
-    OptimizerSpec,
-    _check_fraction,
-    _check_positive,
-    _check_weight_decay,
-)
+from ember import checks
+from ember.optimizers.spec import OPTIMIZERS, CommonArguments, OptimizerSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-# The spec mirrors its Keras signature, hence more than ~7 arguments; the last four
-# (clipnorm, clipvalue, global_clipnorm, maximize) are common to every spec.
 @OPTIMIZERS.register("rmsprop")
 class RMSprop(OptimizerSpec):
     """RMSprop -> ``torch.optim.RMSprop`` (Keras ``rho`` is torch's ``alpha``).
@@ -27,32 +23,23 @@ class RMSprop(OptimizerSpec):
     """
 
     torch_class = torch.optim.RMSprop
+    default_learning_rate = 0.001
 
     def __init__(
         self,
-        learning_rate: Any = 0.001,
+        learning_rate: Any = default_learning_rate,
         rho: float = 0.9,
         momentum: float = 0.0,
         epsilon: float = 1e-7,
         centered: bool = False,
         weight_decay: float = 0.0,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        maximize: bool = False,
+        **common: Unpack[CommonArguments],
     ) -> None:
-        super().__init__(
-            learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            maximize=maximize,
-        )
-        _check_fraction("rho", rho)
-        _check_fraction("momentum", momentum)
-        _check_positive("epsilon", epsilon)
-        _check_weight_decay(weight_decay)
+        super().__init__(learning_rate, **common)
+        checks.number_in("rho", rho, 0, 1)
+        checks.number_in("momentum", momentum, 0, 1)
+        checks.positive_number("epsilon", epsilon)
+        checks.non_negative_number("weight_decay", weight_decay)
         self.rho, self.momentum, self.epsilon = rho, momentum, epsilon
         self.centered, self.weight_decay = bool(centered), weight_decay
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ember.errors import ConfigError
-from ember.optimizers.spec import OPTIMIZERS, OptimizerSpec
+from ember.optimizers.spec import OPTIMIZERS, CommonArguments, OptimizerSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-# The spec mirrors its Keras signature, hence more than ~7 arguments; the last four
-# (clipnorm, clipvalue, global_clipnorm, maximize) are common to every spec.
 @OPTIMIZERS.register("rprop")
 class Rprop(OptimizerSpec):
     """Resilient backpropagation (sign-based steps) -> ``torch.optim.Rprop``; full-batch method.
@@ -22,25 +23,16 @@ class Rprop(OptimizerSpec):
     """
 
     torch_class = torch.optim.Rprop
+    default_learning_rate = 0.01
 
     def __init__(
         self,
-        learning_rate: Any = 0.01,
+        learning_rate: Any = default_learning_rate,
         etas: tuple[float, float] = (0.5, 1.2),
         step_sizes: tuple[float, float] = (1e-6, 50.0),
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        maximize: bool = False,
+        **common: Unpack[CommonArguments],
     ) -> None:
-        super().__init__(
-            learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            maximize=maximize,
-        )
+        super().__init__(learning_rate, **common)
         etas, step_sizes = tuple(etas), tuple(step_sizes)
         if len(etas) != 2 or not 0 < etas[0] < 1 < etas[1]:
             raise ConfigError(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError
-from ember.optimizers.spec import OPTIMIZERS, OptimizerSpec, _check_fraction, _check_weight_decay
+from ember.optimizers.spec import OPTIMIZERS, CommonArguments, OptimizerSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-# The spec mirrors its Keras signature, hence more than ~7 arguments; the last four
-# (clipnorm, clipvalue, global_clipnorm, maximize) are common to every spec.
 @OPTIMIZERS.register("sgd")
 class SGD(OptimizerSpec):
     """Stochastic gradient descent, optionally with (Nesterov) momentum -> ``torch.optim.SGD``.
@@ -23,28 +25,19 @@ class SGD(OptimizerSpec):
     """
 
     torch_class = torch.optim.SGD
+    default_learning_rate = 0.01
 
     def __init__(
         self,
-        learning_rate: Any = 0.01,
+        learning_rate: Any = default_learning_rate,
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        maximize: bool = False,
+        **common: Unpack[CommonArguments],
     ) -> None:
-        super().__init__(
-            learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            maximize=maximize,
-        )
-        _check_fraction("momentum", momentum)
-        _check_weight_decay(weight_decay)
+        super().__init__(learning_rate, **common)
+        checks.number_in("momentum", momentum, 0, 1)
+        checks.non_negative_number("weight_decay", weight_decay)
         if nesterov and momentum <= 0:
             raise ConfigError(
                 f"nesterov=True needs momentum > 0, received momentum={momentum!r}. "

@@ -1,8 +1,10 @@
-"""The optimizer spec base class, argument checks, fused kernels and gradient clipping.
+"""The optimizer spec base class, the arguments every spec shares, fused kernels and clipping.
 
 A spec holds the hyper-parameters (Keras names and defaults) and gradient clipping; the trainer
 calls ``spec.build(params)`` to get a ``torch.optim`` optimizer and :func:`clip_gradients`
-between ``backward`` and ``step``. The concrete specs live in one module per optimizer family.
+between ``backward`` and ``step``. The concrete specs live in one module per optimizer family;
+each takes its own arguments and passes the common ones (:class:`CommonArguments`) on to
+:class:`OptimizerSpec`, which checks and stores them.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar, TypedDict
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.registry import Registry
 
@@ -21,29 +24,25 @@ OPTIMIZERS = Registry("optimizer")
 Params = Iterable[torch.Tensor] | Iterable[dict[str, Any]]
 
 
-def _check_positive(name: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"expected a positive number, received {name}={value!r}")
+class CommonArguments(TypedDict, total=False):
+    """The keyword-only arguments every spec takes after its own (``**common`` in a spec).
 
+    At most one of the three clipping arguments may be set, as in Keras.
+    """
 
-def _check_fraction(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"expected a number in [0, 1), received {name}={value!r}")
-
-
-def _check_weight_decay(value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"expected a non-negative number, received weight_decay={value!r}")
+    clipnorm: float | None  # clip each gradient tensor to this norm (Keras' clipnorm)
+    clipvalue: float | None  # clip each gradient element to [-clipvalue, clipvalue]
+    global_clipnorm: float | None  # clip all gradients together to this norm
+    maximize: bool  # step up the objective instead of down (torch's maximize)
 
 
 class OptimizerSpec:
     """Base of the optimizer specs: learning rate (or schedule), clipping and ``maximize``.
 
-    Subclasses name a ``torch.optim`` class and map their Keras arguments to torch's in
-    ``_torch_arguments``. ``learning_rate`` may be a float or an :mod:`ember.schedules` schedule,
-    whose initial learning rate then becomes the optimizer's.
+    Subclasses name a ``torch.optim`` class and Keras' default learning rate, take their own
+    Keras arguments then ``**common: Unpack[CommonArguments]`` (passed on here), and map their
+    arguments to torch's in ``_torch_arguments``. ``learning_rate`` may be a float or an
+    :mod:`ember.schedules` schedule, whose initial learning rate then becomes the optimizer's.
 
     Example:
         >>> from ember.optimizers import SGD
@@ -53,6 +52,9 @@ class OptimizerSpec:
     """
 
     torch_class: type[torch.optim.Optimizer]
+    # Keras' default learning rate: a subclass's default argument, and where a schedule without
+    # a starting value (e.g. StepDecay) starts.
+    default_learning_rate: ClassVar[float] = 0.001
 
     def __init__(
         self,
@@ -64,24 +66,17 @@ class OptimizerSpec:
         maximize: bool = False,
     ) -> None:
         if hasattr(learning_rate, "build") and hasattr(learning_rate, "interval"):
-            _check_positive("learning_rate", _initial_learning_rate(learning_rate, type(self)))
+            checks.positive_number("learning_rate", self._schedule_start(learning_rate))
         else:
-            _check_positive("learning_rate", learning_rate)
-        for name, value in [
-            ("clipnorm", clipnorm),
-            ("clipvalue", clipvalue),
-            ("global_clipnorm", global_clipnorm),
-        ]:
-            _check_positive(name, value, allow_none=True)
-        chosen = [
-            n
-            for n, v in [
-                ("clipnorm", clipnorm),
-                ("clipvalue", clipvalue),
-                ("global_clipnorm", global_clipnorm),
-            ]
-            if v is not None
-        ]
+            checks.positive_number("learning_rate", learning_rate)
+        clipping = {
+            "clipnorm": clipnorm,
+            "clipvalue": clipvalue,
+            "global_clipnorm": global_clipnorm,
+        }
+        for name, value in clipping.items():
+            checks.positive_number(name, value, allow_none=True)
+        chosen = [name for name, value in clipping.items() if value is not None]
         if len(chosen) > 1:
             raise ConfigError(
                 f"only one of clipnorm, clipvalue and global_clipnorm can be set, received "
@@ -96,14 +91,14 @@ class OptimizerSpec:
     @property
     def schedule(self) -> Any:
         """The learning-rate schedule passed as ``learning_rate``, or None."""
-        return None if isinstance(self._learning_rate, (int, float)) else self._learning_rate
+        return None if checks.is_number(self._learning_rate) else self._learning_rate
 
     @property
     def learning_rate(self) -> float:
         """The initial learning rate (a schedule's starting value when there is one)."""
         if self.schedule is None:
             return float(self._learning_rate)
-        return _initial_learning_rate(self.schedule, type(self))
+        return self._schedule_start(self.schedule)
 
     @property
     def clips(self) -> bool:
@@ -132,11 +127,21 @@ class OptimizerSpec:
     def _torch_arguments(self) -> dict[str, Any]:
         return {}
 
+    def _schedule_start(self, schedule: Any) -> float:
+        """The initial learning rate of ``schedule``, else this spec's Keras default."""
+        value = getattr(schedule, "initial_learning_rate", None)
+        return float(self.default_learning_rate if value is None else value)
+
     def __repr__(self) -> str:
-        # The Keras arguments that differ from their defaults (each is stored under its name).
+        # The Keras arguments that differ from their defaults (each is stored under its name):
+        # the spec's own, then the common ones it passes on as **common.
         shown = [f"learning_rate={self._learning_rate!r}"]
-        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
-            if name in ("self", "learning_rate"):
+        parameters = {
+            **inspect.signature(type(self).__init__).parameters,
+            **inspect.signature(OptimizerSpec.__init__).parameters,
+        }
+        for name, parameter in parameters.items():
+            if name in ("self", "learning_rate") or parameter.kind is parameter.VAR_KEYWORD:
                 continue
             value = getattr(self, name, parameter.default)
             if value != parameter.default:
@@ -153,16 +158,6 @@ def _can_fuse(torch_class: type, params: list) -> bool:
         and all(t.is_floating_point() and t.device.type in ("cpu", "cuda") for t in tensors)
         and len({t.device for t in tensors}) == 1
     )
-
-
-def _initial_learning_rate(schedule: Any, spec_class: type) -> float:
-    value = getattr(schedule, "initial_learning_rate", None)
-    if value is None:  # e.g. StepDecay without a starting value: the optimizer's Keras default
-        # Imported here: the table lists the family modules' classes, which import this one.
-        from ember.optimizers import DEFAULT_LEARNING_RATES
-
-        value = DEFAULT_LEARNING_RATES.get(spec_class, 0.001)
-    return float(value)
 
 
 @torch.no_grad()

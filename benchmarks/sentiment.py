@@ -61,7 +61,7 @@ def tfidf_baseline(seed: int) -> dict:
 
 
 def minilm_baseline(seed: int) -> dict:
-    from ember.models.pretrained import SentenceEncoder
+    from ember.zoo.pretrained import SentenceEncoder
 
     split = load_snippets("rotten_tomatoes", seed=seed)
     start = time.perf_counter()

@@ -25,7 +25,7 @@ from torch import nn
 import ember
 from ember import datasets
 from ember.data import Augment, RandomCrop, RandomErasing, RandomFlip, train_test_split
-from ember.models.resnet import SmallResNet
+from ember.zoo.resnet import SmallResNet
 from ember.schedules import OneCycle
 
 

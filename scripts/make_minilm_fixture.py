@@ -50,7 +50,7 @@ def main() -> None:
     import transformers
     from sentence_transformers import SentenceTransformer
 
-    from ember.models.pretrained import minilm_path
+    from ember.zoo.pretrained import minilm_path
 
     folder = minilm_path()
     model = SentenceTransformer(str(folder), device="cpu")

@@ -24,12 +24,13 @@ from ember.callbacks import (
     TerminateOnNaN,
 )
 from ember.errors import ConfigError, SaveError
+from ember.train import Task
 from ember.train.trainer import Trainer
 
 BATCHES_PER_EPOCH = 4  # 64 samples in batches of 16
 
 
-class Regression:
+class Regression(Task):
     """A tiny task: mean squared error of a linear layer (no metrics)."""
 
     def __init__(self, module: nn.Module) -> None:
@@ -206,12 +207,24 @@ def test_model_checkpoint_saves_every_n_batches(tmp_path):
     assert names == [f"b-{e}-{b}.safetensors" for e in (1, 2) for b in (2, 4)]
 
 
-def test_model_checkpoint_uses_the_keras_model_save(tmp_path):
-    saved = []
+class SavesItself(nn.Linear):
+    """A module with a Keras-style ``save`` (as Sequential has), recording where it saved."""
+
+    def __init__(self) -> None:
+        super().__init__(3, 1)
+        self.saved: list[str] = []
+
+    def save(self, path: str) -> None:
+        self.saved.append(path)
+
+
+def test_model_checkpoint_uses_the_model_save(tmp_path):
     checkpoint = ModelCheckpoint(tmp_path / "model-{epoch}")
     weights = ModelCheckpoint(tmp_path / "weights-{epoch}.safetensors")
-    trainer = make_trainer([checkpoint, weights], epochs=3)
-    trainer.keras_model = SimpleNamespace(save=saved.append)
+    torch.manual_seed(0)
+    module = SavesItself()
+    trainer = make_trainer([checkpoint, weights], epochs=3, task=Regression(module))
+    saved = module.saved
     trainer.fit(make_data(), batch_size=16, verbose=0)
     assert saved == [str(tmp_path / f"model-{epoch}") for epoch in (1, 2, 3)]
     assert sorted(p.name for p in tmp_path.glob("*.safetensors")) == [

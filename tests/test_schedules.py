@@ -17,6 +17,7 @@ from ember.schedules import (
     learning_rate_at,
     learning_rate_curve,
 )
+from ember.train import Task
 from ember.train.trainer import Trainer
 
 
@@ -120,11 +121,11 @@ def test_invalid_schedule_arguments_raise():
         learning_rate_curve(OneCycle(0.1), 1)
 
 
-class _RegressionTask:
+class _RegressionTask(Task):
     """The smallest task the engine accepts: a module and a loss per batch."""
 
     def __init__(self) -> None:
-        self.module = torch.nn.Linear(2, 1)
+        super().__init__(torch.nn.Linear(2, 1))
 
     def training_step(self, batch):
         x, y = batch

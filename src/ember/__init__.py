@@ -6,11 +6,10 @@ Example:
     >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 """
 
-__version__ = "0.1.0"
-
-from ember import (  # noqa: E402  (the version must exist before submodules import it)
+from ember import (
     activations,
     callbacks,
+    checks,
     data,
     datasets,
     layers,
@@ -19,8 +18,11 @@ from ember import (  # noqa: E402  (the version must exist before submodules imp
     models,
     optimizers,
     schedules,
+    tasks,
+    train,
+    zoo,
 )
-from ember.errors import (  # noqa: E402
+from ember.errors import (
     ConfigError,
     DataError,
     DatasetError,
@@ -30,16 +32,37 @@ from ember.errors import (  # noqa: E402
     ShapeError,
     WeightsMismatchError,
 )
-from ember.lr_finder import find_learning_rate  # noqa: E402
-from ember.model import Model  # noqa: E402
-from ember.saving import load_weights, save_weights  # noqa: E402
-from ember.seeding import set_seed  # noqa: E402
-from ember.sequential import Sequential  # noqa: E402
-from ember.serialization import load_model  # noqa: E402
-from ember.train import Callback, History, Supervised, Trainer  # noqa: E402
+from ember.models import Model, Sequential, load_model
+from ember.models.lr_finder import find_learning_rate
+from ember.saving import load_weights, save_weights
+from ember.seeding import set_seed
+from ember.tasks import (
+    GAN,
+    Autoencoder,
+    ContrastiveDivergence,
+    LanguageModel,
+    PerceptronRule,
+    Supervised,
+    VariationalAutoencoder,
+)
+from ember.train import Callback, History, Objective, Task, Trainer
+from ember.version import __version__
 
 __all__ = [
+    "GAN",
+    "Autoencoder",
     "Callback",
+    "ContrastiveDivergence",
+    "LanguageModel",
+    "Objective",
+    "PerceptronRule",
+    "Task",
+    "VariationalAutoencoder",
+    "__version__",
+    "checks",
+    "tasks",
+    "train",
+    "zoo",
     "ConfigError",
     "DataError",
     "DatasetError",

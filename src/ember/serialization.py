@@ -23,46 +23,14 @@ from typing import Any
 
 from torch import nn
 
-from ember import __version__, layers, saving
+from ember import layers, saving
 from ember.errors import SaveError
 from ember.layers.base import Layer
+from ember.layers.config_values import deserialize_value, serialize_value
 from ember.nlp.text_inputs import TOKENIZER_FILE, load_tokenizer
+from ember.version import __version__
 
 FORMAT = "ember.sequential/1"
-# Modules whose objects may appear in a layer's config, rebuilt through their get().
-_OBJECT_MODULES = {"initializers": layers.initializers, "regularizers": layers.regularizers}
-
-
-def serialize_value(value: Any, where: str) -> Any:
-    """JSON-ready form of one constructor argument; raises :class:`SaveError` if impossible."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [serialize_value(v, where) for v in value]
-    if isinstance(value, dict):
-        return {str(k): serialize_value(v, where) for k, v in value.items()}
-    for kind, module in _OBJECT_MODULES.items():
-        if type(value).__module__ == module.__name__ and hasattr(value, "get_config"):
-            return {
-                "module": kind,
-                "class_name": type(value).__name__,
-                "config": value.get_config(),
-            }
-    raise SaveError(
-        f"cannot save {where}={value!r}: only names, numbers and ember initializer/regularizer "
-        f"objects can be written to config.json. Fix: pass it by name (e.g. activation='relu'), "
-        f"or save the weights alone with model.save_weights(path)."
-    )
-
-
-def deserialize_value(value: Any) -> Any:
-    """Inverse of :func:`serialize_value`."""
-    if isinstance(value, dict) and value.get("module") in _OBJECT_MODULES:
-        module = _OBJECT_MODULES[value["module"]]
-        return module.get({"class_name": value["class_name"], "config": value["config"]})
-    if isinstance(value, list):
-        return [deserialize_value(v) for v in value]
-    return value
 
 
 def sequential_config(model: nn.Module) -> dict[str, Any]:
@@ -120,7 +88,7 @@ def load_model(path: str | Path, *, compile: bool = True) -> nn.Module:
 
     When it was compiled with names (optimizer, loss, metrics), it is compiled again.
     """
-    from ember.sequential import Sequential
+    from ember.models.sequential import Sequential
 
     folder = Path(path)
     if not folder.is_dir():

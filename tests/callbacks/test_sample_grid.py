@@ -8,8 +8,8 @@ from matplotlib.image import imread
 import ember
 from ember.callbacks.sample_grid import SampleGrid, image_grid, save_png
 from ember.errors import ConfigError
-from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ember.train.gan import GAN
+from ember.tasks.gan import GAN
+from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
 def small_gan(seed=0, num_classes=None):

@@ -100,7 +100,7 @@ def test_ctrl_c_stops_after_the_epoch_and_resume_finishes_exactly(
 
     def build_with_ctrl_c(self, config):
         experiment = build(self, config)
-        experiment.trainer.callbacks.append(PressCtrlC())
+        experiment.callbacks.append(PressCtrlC())
         return experiment
 
     monkeypatch.setattr(run_training.Recipe, "build", build_with_ctrl_c)

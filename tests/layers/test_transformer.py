@@ -9,7 +9,7 @@ from ember.layers import Dense, GlobalAveragePooling1D
 from ember.layers.attention import KeyValueCache
 from ember.layers.position import TokenAndPositionEmbedding
 from ember.layers.transformer import TransformerDecoder, TransformerEncoder
-from ember.sequential import Sequential
+from ember.models.sequential import Sequential
 
 D, HEADS, FF = 8, 2, 16
 

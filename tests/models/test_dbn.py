@@ -6,7 +6,7 @@ import torch
 import ember
 from ember.errors import ConfigError, DataError, ShapeError
 from ember.models.dbn import DeepBeliefNetwork
-from ember.train.rbm import ContrastiveDivergence
+from ember.tasks.contrastive_divergence import ContrastiveDivergence
 
 PROTOTYPES = torch.tensor(
     [

@@ -10,17 +10,15 @@ import torch
 
 from ember import optimizers
 from ember.errors import ConfigError
-from ember.lr_finder import LRFinderResult, find_learning_rate, valley_learning_rate
+from ember.models.lr_finder import LRFinderResult, find_learning_rate, valley_learning_rate
+from ember.train import Task
 from ember.train.trainer import Trainer
 
 matplotlib.use("Agg")
 
 
-class _RegressionTask:
+class _RegressionTask(Task):
     """The smallest task the engine accepts: a module and a loss per batch."""
-
-    def __init__(self, module: torch.nn.Module) -> None:
-        self.module = module
 
     def training_step(self, batch):
         x, y = batch
@@ -118,7 +116,7 @@ def test_trainer_optimizer_state_and_lr_are_restored():
 
 def test_works_with_a_supervised_task_and_a_schedule():
     from ember.schedules import OneCycle
-    from ember.train.tasks import Supervised
+    from ember.tasks.supervised import Supervised
 
     module, x, y = _problem()
     task = Supervised(module, "mse")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import ember
 from ember import layers, models
@@ -48,3 +49,18 @@ def test_mlp_trained_by_backprop_learns_xor():
 def test_perceptron_rejects_labels_other_than_zero_and_one():
     with pytest.raises(ember.DataError, match="labelled 0 and 1"):
         models.Perceptron(device="cpu").fit(X, np.array([0, 2, 1, 0]), verbose=0)
+
+
+def test_one_engine_step_is_rosenblatts_rule_by_hand():
+    # The rule on a batch: w += lr * (y - ŷ) @ x, b += lr * sum(y - ŷ), with ŷ = step(w·x + b).
+    model = models.Perceptron(learning_rate=0.5, device="cpu")
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(6, 2, generator=generator), torch.tensor([0.0, 1, 1, 0, 1, 0])
+    model.fit(x[:2], y[:2], epochs=1, batch_size=2, verbose=0)  # off the zero start
+    weight, bias = model.dense.weight.detach().clone(), model.dense.bias.detach().clone()
+    predicted = ((x @ weight.T + bias).squeeze(-1) > 0).float()
+    assert 0 < (predicted != y).sum() < len(y)  # some samples wrong, some right: a real update
+    model.trainer.train_on_batch((x, y))
+    error = y - predicted
+    torch.testing.assert_close(model.dense.weight, weight + 0.5 * (error @ x).view_as(weight))
+    torch.testing.assert_close(model.dense.bias, bias + 0.5 * error.sum())

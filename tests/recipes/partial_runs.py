@@ -39,7 +39,7 @@ def train_first_epoch(recipe: Any, config: Any, out: Path, monkeypatch: pytest.M
 
     def build_and_stop(self: Any, config: Any) -> Any:
         experiment = build(self, config)
-        experiment.trainer.callbacks.append(StopAfterFirstEpoch())
+        experiment.callbacks.append(StopAfterFirstEpoch())
         return experiment
 
     with monkeypatch.context() as patch:

@@ -8,9 +8,9 @@ from fake_images import draw, install
 
 from ember import layers
 from ember.errors import DataError
+from ember.models.sequential import Sequential
 from ember.recipes import domain_classifier as dc
 from ember.recipes.experiment import load_images
-from ember.sequential import Sequential
 
 
 @pytest.fixture(autouse=True)

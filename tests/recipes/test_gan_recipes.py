@@ -81,7 +81,7 @@ def test_wasserstein_gp_gets_a_layer_norm_critic_five_steps_and_the_papers_adam(
     assert not any(isinstance(m, nn.BatchNorm2d) for m in critic.modules())
     assert any(isinstance(m, nn.GroupNorm) for m in critic.modules())
     experiment.trainer.fit(experiment.batches("train"), verbose=0, steps_per_epoch=1)
-    group = task.discriminator_optimizer.param_groups[0]
+    group = experiment.trainer.optimizers["d_loss"].param_groups[0]
     assert group["lr"] == pytest.approx(3e-4) and tuple(group["betas"]) == (0.0, 0.9)
 
 

@@ -35,8 +35,8 @@ def test_every_image_recipe_trains_one_epoch_on_a_slice_without_nans(name):
     assert x.shape[1:] == (28, 28, 1) and x.dtype == torch.float32 and 0 <= x.min() <= x.max() <= 1
     held_out = 0 if experiment.data.val is None else len(experiment.data.val[0])
     assert len(x) + held_out == 300  # train_samples, stratified, before the validation split
-    experiment.trainer.epochs = 1
-    history = experiment.trainer.fit(experiment.batches("train", shuffle=True), verbose=0)
+    train = experiment.batches("train", shuffle=True)
+    history = experiment.trainer.fit(train, epochs=1, callbacks=experiment.callbacks, verbose=0)
     assert torch.isfinite(torch.tensor(history.history["loss"])).all()
     probabilities = experiment.probabilities(experiment.data.test[0][:5])
     assert probabilities.shape == (5, 10)

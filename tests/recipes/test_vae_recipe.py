@@ -11,9 +11,9 @@ from partial_runs import shorten_test_split, train_first_epoch
 
 from ember import recipes
 from ember.errors import ConfigError
-from ember.models.vae import standard_normal_kl
 from ember.recipes import vae
 from ember.runs import load_checkpoint, metrics_log, training
+from ember.zoo.vae import standard_normal_kl
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = {"epochs": 1, "train_samples": 1200, "batch_size": 64, "hidden": (32,), "device": "cpu"}

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 import ember
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.models.autoencoders import ConvAutoencoder, DenseAutoencoder
-from ember.train.autoencoder import Autoencoder, gaussian_noise, masking_noise
+from ember.tasks.autoencoder import Autoencoder, gaussian_noise, masking_noise
+from ember.zoo.autoencoders import ConvAutoencoder, DenseAutoencoder
 
 
 class Recorder(torch.nn.Module):

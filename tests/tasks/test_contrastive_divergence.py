@@ -5,8 +5,8 @@ import torch
 
 import ember
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.models.rbm import BernoulliRBM
-from ember.train.rbm import ContrastiveDivergence
+from ember.tasks.contrastive_divergence import ContrastiveDivergence
+from ember.zoo.rbm import BernoulliRBM
 
 PROTOTYPES = torch.tensor(
     [[1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0], [0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1]],

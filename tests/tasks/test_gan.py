@@ -8,11 +8,11 @@ import torch
 import ember
 from ember.data.batches import TensorBatches
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ember.runs.checkpoint import load_checkpoint
 from ember.runs.run_callbacks import Checkpointer
-from ember.train.gan import GAN
-from ember.train.gan_losses import gradient_penalty
+from ember.tasks.gan import GAN
+from ember.tasks.gan_losses import gradient_penalty
+from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
 
 CPU = torch.device("cpu")
 LATENT = 4
@@ -49,22 +49,23 @@ def assert_sgd_step_then_same(network, loss, trained, lr=0.1):
 @pytest.mark.parametrize("ratio, generator_steps", [(1, 12), (3, 4), (5, 2)])
 def test_both_optimizers_step_in_the_configured_ratio(ratio, generator_steps):
     gan = GAN(*tiny_networks(), latent_size=LATENT, discriminator_steps=ratio)
-    ember.Trainer(gan, epochs=2, device="cpu").fit(images(48), batch_size=8, verbose=0)
-    assert gan.steps == 12  # 6 batches per epoch
-    assert adam_steps(gan.discriminator_optimizer) == {12}
-    assert adam_steps(gan.generator_optimizer) == {generator_steps}
+    trainer = ember.Trainer(gan, epochs=2, device="cpu")
+    trainer.fit(images(48), batch_size=8, verbose=0)
+    assert trainer.global_step == 12  # 6 batches per epoch
+    assert adam_steps(trainer.optimizers["d_loss"]) == {12}
+    assert adam_steps(trainer.optimizers["g_loss"]) == {generator_steps}
 
 
 def test_the_generator_steps_on_every_kth_call_only():
     gan = GAN(*tiny_networks(), latent_size=LATENT, discriminator_steps=3)
+    trainer = ember.Trainer(gan, device="cpu")
     batch = (images(),)
-    gan.setup(batch, CPU)
     before = copy.deepcopy(gan.module.generator.state_dict())
     for _ in range(2):
-        gan.training_step(batch)
+        trainer.train_on_batch(batch)
     for key, value in gan.module.generator.state_dict().items():
         assert torch.equal(value, before[key]), key
-    gan.training_step(batch)
+    trainer.train_on_batch(batch)
     assert not torch.equal(gan.module.generator[0].weight, before["0.weight"])
 
 
@@ -77,10 +78,10 @@ def test_non_saturating_step_matches_the_binary_cross_entropy_formulas_by_hand()
         discriminator_optimizer=sgd,
     )
     x = images()
-    gan.setup((x,), CPU)
+    trainer = ember.Trainer(gan, device="cpu")
     generator, discriminator = (copy.deepcopy(m) for m in gan.module.children())
     torch.manual_seed(1)
-    out = gan.training_step((x,))
+    out = trainer.train_on_batch((x,))  # the engine's step: both backward passes and updates
 
     torch.manual_seed(1)
     fake = generator(torch.randn(len(x), LATENT))  # the same noise as the step drew
@@ -122,10 +123,10 @@ def test_wasserstein_step_reports_the_critic_loss_with_its_penalty():
     generator, critic = tiny_networks()
     gan = GAN(generator, critic, latent_size=LATENT, loss="wasserstein_gp", gradient_penalty=10)
     x = images()
-    gan.setup((x,), CPU)
+    trainer = ember.Trainer(gan, device="cpu")
     generator0, critic0 = (copy.deepcopy(m) for m in gan.module.children())
     torch.manual_seed(3)
-    out = gan.training_step((x,))
+    out = trainer.train_on_batch((x,))
     # A linear critic's gradient is its weight at every interpolate: the penalty is exact.
     expected_penalty = (critic0[1].weight.norm() - 1) ** 2
     torch.testing.assert_close(out["gradient_penalty"], expected_penalty.detach())
@@ -184,6 +185,7 @@ def fit_gan(task, run_dir, epochs, data, resume_from=None):
     batches = TensorBatches((data,), batch_size=16, shuffle=True, generator=order)
     initial_epoch = 0 if resume_from is None else resume_from.epoch
     trainer.fit(batches, verbose=0, initial_epoch=initial_epoch)
+    return trainer
 
 
 def small_dcgan(seed):
@@ -195,24 +197,27 @@ def small_dcgan(seed):
 def test_checkpoint_resumes_exactly(tmp_path):
     data = torch.rand(48, 28, 28, 1, generator=torch.Generator().manual_seed(0))  # 3 steps/epoch
     straight = small_dcgan(0)
-    fit_gan(straight, tmp_path / "straight", 2, data)
+    straight_trainer = fit_gan(straight, tmp_path / "straight", 2, data)
 
     fit_gan(small_dcgan(0), tmp_path / "resumed", 1, data)
     checkpoint = load_checkpoint(tmp_path / "resumed")
-    assert checkpoint.state["task"]["steps"] == 3  # the generator's next step is mid-epoch
+    assert checkpoint.state["global_step"] == 3  # the generator's next step is mid-epoch
     torch.manual_seed(123)  # disturb every random state: the checkpoint must restore it
     resumed = small_dcgan(1)
-    fit_gan(resumed, tmp_path / "resumed", 2, data, resume_from=checkpoint)
+    resumed_trainer = fit_gan(resumed, tmp_path / "resumed", 2, data, resume_from=checkpoint)
 
-    assert resumed.steps == straight.steps == 6
+    assert resumed_trainer.global_step == straight_trainer.global_step == 6
     expected = straight.module.state_dict()
     for key, value in resumed.module.state_dict().items():
         assert torch.equal(value, expected[key]), key
-    assert adam_steps(resumed.generator_optimizer) == adam_steps(straight.generator_optimizer)
+    generator_steps = [
+        adam_steps(t.optimizers["g_loss"]) for t in (resumed_trainer, straight_trainer)
+    ]
+    assert generator_steps[0] == generator_steps[1]
 
-    # Without the task's own state (optimizers, step counter) the runs part ways.
+    # Without the engine's state (both optimizers' moments, the step counter) the runs part ways.
     forgetful = small_dcgan(1)
-    forgetful.load_state_dict = lambda state: None
+    checkpoint.state.update(objectives={}, global_step=0)
     fit_gan(forgetful, tmp_path / "forgetful", 2, data, resume_from=checkpoint)
     assert not torch.equal(
         forgetful.module.generator.project[0].weight, expected["generator.project.0.weight"]
@@ -301,10 +306,10 @@ def test_ac_gan_step_matches_the_hand_formulas():
         class_loss=0.5,
     )
     x, y = images(), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
-    gan.setup((x, y), CPU)
+    trainer = ember.Trainer(gan, device="cpu")
     generator, discriminator = copy.deepcopy(generator), copy.deepcopy(discriminator)
     torch.manual_seed(1)
-    out = gan.training_step((x, y))
+    out = trainer.train_on_batch((x, y))
 
     torch.manual_seed(1)
     fake = generator(torch.randn(len(x), LATENT), y)

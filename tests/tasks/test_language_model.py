@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ember.errors import ShapeError
-from ember.train.language_model import LanguageModel
+from ember.tasks.language_model import LanguageModel
 
 
 def tiny_network(vocabulary=7):

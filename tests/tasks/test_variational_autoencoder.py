@@ -7,8 +7,8 @@ from torch.distributions import Normal, kl_divergence
 
 import ember
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.models.vae import VAE
-from ember.train.vae import VariationalAutoencoder
+from ember.tasks.vae import VariationalAutoencoder
+from ember.zoo.vae import VAE
 
 
 def small_vae(**kwargs):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ember.errors import ConfigError
-from ember.models.autoencoders import ConvAutoencoder, DenseAutoencoder
+from ember.zoo.autoencoders import ConvAutoencoder, DenseAutoencoder
 
 
 def test_dense_autoencoder_codes_and_reconstructions_have_documented_shapes():

@@ -17,8 +17,10 @@ import tokenizers
 import torch
 
 from ember.errors import ConfigError, ShapeError, WeightsMismatchError
-from ember.models.bert import BertConfig, BertEncoder, mean_pool
-from ember.models.pretrained import (
+from ember.nlp.bpe_tokenizer import BPETokenizer
+from ember.saving import read_tensors, save_tensors
+from ember.zoo.bert import BertConfig, BertEncoder, mean_pool
+from ember.zoo.pretrained import (
     SKIPPED_KEYS,
     PretrainedNotFoundError,
     SentenceEncoder,
@@ -26,8 +28,6 @@ from ember.models.pretrained import (
     load_bert_weights,
     minilm_path,
 )
-from ember.nlp.bpe_tokenizer import BPETokenizer
-from ember.saving import read_tensors, save_tensors
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "minilm_reference.json"
 REFERENCE = json.loads(FIXTURE.read_text(encoding="utf-8"))

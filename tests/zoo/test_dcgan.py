@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3)])

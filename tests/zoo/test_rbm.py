@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import ember
-from ember.models.rbm import BernoulliRBM
+from ember.zoo.rbm import BernoulliRBM
 
 # A tiny RBM with given parameters (3 visible, 2 hidden), small enough to enumerate exactly.
 WEIGHT = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]  # (hidden, visible)

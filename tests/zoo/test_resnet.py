@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ember.errors import ConfigError, ShapeError
-from ember.models.resnet import SmallResNet
+from ember.zoo.resnet import SmallResNet
 
 
 def _channels_first_forward(net: SmallResNet, x: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ember.errors import ConfigError, ShapeError
-from ember.models.bert import BertConfig, BertEncoder, mean_pool
-from ember.models.text_classifier import PretrainedTextClassifier
+from ember.zoo.bert import BertConfig, BertEncoder, mean_pool
+from ember.zoo.text_classifier import PretrainedTextClassifier
 
 
 def tiny_encoder() -> BertEncoder:

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
 from ember.errors import ConfigError
-from ember.models.vae import VAE, interpolate, latent_grid, standard_normal_kl
+from ember.zoo.vae import VAE, interpolate, latent_grid, standard_normal_kl
 
 
 def small_vae(**kwargs):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ember.callbacks.monitoring import _check_int, _float, _is_scalar, _monitored, _resolve_mode
 from ember.errors import ConfigError, SaveError
+from ember.saving import save_weights
 from ember.train.callback import Callback, Logs
 
 
@@ -133,11 +134,9 @@ class ModelCheckpoint(Callback):
 
     def _write(self, path: str) -> None:
         # A ".safetensors" path names a weights file: never write a model folder under that name.
+        # A model that saves itself whole (a Sequential: architecture and weights) does so.
         if not self.save_weights_only and not path.endswith(".safetensors"):
-            for owner in (getattr(self.trainer, "keras_model", None), self.model):
-                if owner is not None and callable(getattr(owner, "save", None)):
-                    owner.save(path)
-                    return
-        from ember.saving import save_weights
-
+            if callable(getattr(self.model, "save", None)):
+                self.model.save(path)
+                return
         save_weights(self.model, path)

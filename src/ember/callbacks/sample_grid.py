@@ -31,12 +31,12 @@ class SampleGrid(Callback):
         padding: pixels of white between images.
 
     Works with any task that has ``latent_size`` and ``generate(latents, labels)``, such as
-    :class:`ember.train.gan.GAN`.
+    :class:`ember.tasks.gan.GAN`.
 
     Example:
         >>> import pathlib, tempfile, torch, ember
-        >>> from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
-        >>> from ember.train.gan import GAN
+        >>> from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
+        >>> from ember.tasks.gan import GAN
         >>> gan = GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4), latent_size=8)
         >>> folder = tempfile.mkdtemp()
         >>> grids = SampleGrid(folder, num_samples=16)

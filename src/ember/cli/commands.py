@@ -14,7 +14,7 @@ from ember import datasets, models, recipes
 from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
 from ember.errors import ConfigError
-from ember.lr_finder import find_learning_rate
+from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
 from ember.runs import training
 from ember.runs.compare import compare_runs, format_comparison

@@ -1,21 +1,33 @@
-"""Models: ``Sequential``, ``Model`` (wrap any module), ``load_model``, and the model zoo.
+"""The Keras front door: ``Sequential``, ``Model`` (wrap any module), ``load_model``, and the zoo.
+
+Each file has one job: ``model.py`` (compile/fit/evaluate/predict for any module),
+``sequential.py``, ``fit_arguments.py``, ``saving.py``/``serialization.py`` (model folders),
+``summary.py``, ``weights.py``, ``lr_finder.py``; plus two models that train in their own way
+on the same engine, ``Perceptron`` and ``DeepBeliefNetwork``. The architectures themselves live
+in :mod:`ember.zoo` and are re-exported here.
 
 ``DESCRIPTIONS`` gives each zoo entry a one-line description (``ember list`` prints them).
 """
 
-from ember.model import Model
-from ember.models.autoencoders import ConvAutoencoder, DenseAutoencoder
-from ember.models.bert import BertEncoder
 from ember.models.dbn import DeepBeliefNetwork
-from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ember.models.language_models import RecurrentLanguageModel, TransformerLanguageModel
+from ember.models.model import Model
 from ember.models.perceptron import Perceptron
-from ember.models.rbm import BernoulliRBM
-from ember.models.resnet import SmallResNet
-from ember.models.text_classifier import PretrainedTextClassifier
-from ember.models.vae import VAE
-from ember.sequential import Sequential
+from ember.models.sequential import Sequential
 from ember.serialization import load_model
+from ember.zoo import (
+    VAE,
+    BernoulliRBM,
+    BertEncoder,
+    ConvAutoencoder,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    DenseAutoencoder,
+    PretrainedTextClassifier,
+    RecurrentLanguageModel,
+    SmallResNet,
+    TransformerLanguageModel,
+    pretrained,
+)
 
 DESCRIPTIONS: dict[str, str] = {
     "Sequential": "Keras-style stack of layers: compile, fit, evaluate, predict, summary, save",
@@ -53,4 +65,5 @@ __all__ = [
     "SmallResNet",
     "TransformerLanguageModel",
     "load_model",
+    "pretrained",
 ]

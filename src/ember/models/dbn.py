@@ -5,7 +5,7 @@ hidden probabilities; and so on. Each layer learns features of the layer below w
 The stack's weights then initialise a sigmoid MLP, which a softmax head and ordinary
 backpropagation fine-tune on the (perhaps few) labelled examples. Every stage runs on the one
 engine: pretraining is :class:`ember.Trainer` with a
-:class:`~ember.train.rbm.ContrastiveDivergence` task, fine-tuning is ``Sequential.fit``.
+:class:`~ember.tasks.contrastive_divergence.ContrastiveDivergence` task, fine-tuning is ``Sequential.fit``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from torch import nn
 from ember.data.batches import to_tensor
 from ember.errors import ConfigError, ShapeError
 from ember.layers import Dense, Flatten
-from ember.models.rbm import BernoulliRBM
+from ember.models.sequential import Sequential
 from ember.optimizers import SGD
-from ember.sequential import Sequential
+from ember.tasks.contrastive_divergence import ContrastiveDivergence
 from ember.train.history import History
 from ember.train.trainer import Trainer
+from ember.zoo.rbm import BernoulliRBM
 
 
 class DeepBeliefNetwork(nn.Module):
@@ -99,7 +100,7 @@ class DeepBeliefNetwork(nn.Module):
         # Built before anything trains, so that a bad setting fails before the first step.
         trainers = [
             Trainer(
-                contrastive_divergence(rbm, k=k),
+                ContrastiveDivergence(rbm, k=k),
                 SGD(learning_rate, momentum=0.5),
                 epochs=epochs,
                 device=device,
@@ -145,10 +146,3 @@ class DeepBeliefNetwork(nn.Module):
                 layer.weight.copy_(rbm.weight)  # both (hidden, visible): Dense's layout
                 layer.bias.copy_(rbm.hidden_bias)
         return model
-
-
-def contrastive_divergence(rbm: BernoulliRBM, k: int) -> object:
-    """The CD-k task for ``rbm`` (imported here: ``ember.train`` imports this package's RBM)."""
-    from ember.train.rbm import ContrastiveDivergence
-
-    return ContrastiveDivergence(rbm, k=k)

@@ -8,7 +8,7 @@ one training engine (:class:`~ember.train.trainer.Trainer`), not a second loop.
 
 Example:
     >>> import torch
-    >>> from ember.train.tasks import Supervised
+    >>> from ember.tasks.supervised import Supervised
     >>> net = torch.nn.Linear(3, 1)
     >>> x = torch.randn(512, 3); y = x @ torch.ones(3, 1)
     >>> task = Supervised(net, "mse")
@@ -237,7 +237,7 @@ def find_learning_rate(
     and RNG states are restored afterwards, also when the test fails.
 
     Example:
-        >>> from ember.train.tasks import Supervised
+        >>> from ember.tasks.supervised import Supervised
         >>> net = torch.nn.Linear(2, 1)
         >>> x = torch.randn(256, 2); y = x.sum(1, keepdim=True)
         >>> task = Supervised(net, "mse")
@@ -248,18 +248,19 @@ def find_learning_rate(
     _check_arguments(start_lr, end_lr, num_steps, smooth, diverge)
     if isinstance(getattr(trainer_or_task, "trainer", None), Trainer):  # a compiled ember Model
         trainer_or_task = trainer_or_task.trainer
-    built = None  # a trainer's optimizer, when it has one: tested in place, then restored
     if isinstance(trainer_or_task, Trainer):
         source = trainer_or_task
         task, precision, device = source.task, source.precision, source.device
-        spec, built = source.optimizer_spec, source.optimizer
+        # A trainer's optimizer, once built, is tested in place (and restored afterwards).
+        spec = source.optimizer if source.optimizer is not None else source.optimizer_spec
     else:
         task, precision, device = trainer_or_task, "32", resolve_device(device)
         spec = optimizer
-    if getattr(task, "optimizes_itself", False):
+    if len(task.objectives()) > 1:
         raise ConfigError(
             f"the learning-rate range test needs a task with one optimizer, received a "
-            f"{type(task).__name__} that steps its own optimizers. Fix: run it on a simpler task."
+            f"{type(task).__name__} with {len(task.objectives())} objectives. Fix: run it on a "
+            f"task with one loss."
         )
     spec = optimizer_specs.get(spec)
     if spec.schedule is not None:
@@ -274,16 +275,19 @@ def find_learning_rate(
     epochs = math.ceil(num_steps / max(len(batches), 1)) if sized else 1
     steps_per_epoch = None if sized else num_steps
     range_test = LearningRateRangeTest(start_lr, end_lr, num_steps, smooth, diverge)
-    trainer = Trainer(
-        task, spec, epochs=epochs, callbacks=[range_test], precision=precision, device=device
-    )
-    trainer.optimizer = built
+    trainer = Trainer(task, spec, precision=precision, device=device)
 
     module = task.module
     was_training = module.training
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         try:
-            trainer.fit(batches, verbose=0, steps_per_epoch=steps_per_epoch)
+            trainer.fit(
+                batches,
+                epochs=epochs,
+                callbacks=[range_test],
+                verbose=0,
+                steps_per_epoch=steps_per_epoch,
+            )
         finally:
             range_test.restore()
             module.train(was_training)

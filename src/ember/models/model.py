@@ -16,13 +16,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ember import fit_arguments, losses, saving
+from ember import losses, saving
 from ember import metrics as ember_metrics
 from ember.data.batches import TensorBatches, as_batches, to_tensor
 from ember.errors import ConfigError, DataError, NotCompiledError
+from ember.models import fit_arguments
+from ember.models.lr_finder import find_learning_rate
+from ember.models.summary import summarize
+from ember.models.weights import get_weights, set_weights
 from ember.nlp.text_inputs import TextEncoding, is_text_batch, text_encoding
+from ember.tasks.supervised import Supervised
 from ember.train.history import History
-from ember.train.tasks import Supervised
 from ember.train.trainer import Trainer
 
 
@@ -48,7 +52,7 @@ class Model(nn.Module):
                 f"Fix: pass an nn.Module (or use ember.Sequential([...]) for a list of layers)."
             )
         self.module = module
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.trainer: Trainer | None = None
         self.task: Supervised | None = None
         self.history: History | None = None
@@ -111,7 +115,6 @@ class Model(nn.Module):
         self.trainer = Trainer(
             self.task, optimizer, precision=precision, compile=jit_compile, device=device
         )
-        self.trainer.keras_model = self
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
 
     @property
@@ -169,11 +172,11 @@ class Model(nn.Module):
         if validation_data is not None:
             val_x, val_y, val_weight = fit_arguments.unpack_validation(validation_data)
             val = self._batches(val_x, val_y, batch_size, False, val_weight)
-        trainer.epochs = epochs
-        trainer.callbacks = list(callbacks or [])
         self.history = trainer.fit(
             train,
             val,
+            epochs=epochs,
+            callbacks=_with_model(callbacks, self),
             verbose=fit_arguments.verbosity(verbose),
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
@@ -195,8 +198,9 @@ class Model(nn.Module):
         data = self._batches(
             x, y, fit_arguments.batch_size_or_default(batch_size), False, sample_weight
         )
-        self.trainer.callbacks = list(callbacks or [])
-        logs = self.trainer.evaluate(data, verbose=fit_arguments.verbosity(verbose))
+        logs = self.trainer.evaluate(
+            data, verbose=fit_arguments.verbosity(verbose), callbacks=_with_model(callbacks, self)
+        )
         if return_dict:
             return logs
         if task.metrics is not None:
@@ -229,7 +233,7 @@ class Model(nn.Module):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args and isinstance(args[0], np.ndarray):
-            args = (to_tensor(args[0]).to(_device_of(self)), *args[1:])
+            args = (to_tensor(args[0]).to(device_of(self)), *args[1:])
         return super().__call__(*args, **kwargs)
 
     def set_tokenizer(
@@ -257,8 +261,6 @@ class Model(nn.Module):
 
         ``input_shape`` (per sample) is needed only for a wrapped module that has not seen data.
         """
-        from ember.summary import summarize
-
         return summarize(self, input_shape=input_shape, print_fn=print_fn)
 
     def count_params(self) -> int:
@@ -269,15 +271,11 @@ class Model(nn.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """Every weight as a numpy array (Keras' ``get_weights``)."""
-        from ember.weights import get_weights
-
         self._ensure_built()
         return get_weights(self.network)
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Load arrays from :meth:`get_weights`; shapes are checked first."""
-        from ember.weights import set_weights
-
         self._ensure_built()
         set_weights(self.network, weights)
 
@@ -292,9 +290,7 @@ class Model(nn.Module):
         saving.load_weights(self.network, path)
 
     def lr_find(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
-        """Run the learning-rate range test (see :func:`ember.lr_finder.find_learning_rate`)."""
-        from ember.lr_finder import find_learning_rate
-
+        """Run the learning-rate range test (:func:`ember.models.lr_finder.find_learning_rate`)."""
         self._compiled("lr_find")
         data = self._batches(
             x, y, fit_arguments.batch_size_or_default(kwargs.pop("batch_size", None)), True, None
@@ -313,7 +309,7 @@ class Model(nn.Module):
 
     def _inference_trainer(self) -> Trainer:
         task = Supervised(self.network, "mse")
-        return Trainer(task, device=_device_of(self))
+        return Trainer(task, device=device_of(self))
 
     def _batches(
         self,
@@ -335,14 +331,24 @@ class Model(nn.Module):
         return batches
 
 
-def _device_of(module: nn.Module) -> torch.device:
+def _with_model(callbacks: Sequence[Any] | None, model: Model) -> list[Any]:
+    """``callbacks``, each told the Keras model it serves (``callback.set_model``), as in Keras:
+    a ``ModelCheckpoint`` then saves the whole model, not only the network's weights."""
+    callbacks = list(callbacks or [])
+    for callback in callbacks:
+        if hasattr(callback, "set_model"):
+            callback.set_model(model)
+    return callbacks
+
+
+def device_of(module: nn.Module) -> torch.device:
     for tensor in module.parameters():
         if not isinstance(tensor, nn.parameter.UninitializedParameter):
             return tensor.device
     return torch.device("cpu")
 
 
-def _snake_case(name: str) -> str:
+def snake_case(name: str) -> str:
     # Keras' rule, so layers get Keras' names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -11,7 +11,7 @@ from torch import nn
 
 from ember.errors import ConfigError
 from ember.layers.base import Layer, reset_states
-from ember.model import Model, _device_of, _snake_case
+from ember.models.model import Model, device_of, snake_case
 
 # The activations a following cross-entropy can absorb (see ``losses.logits_version``).
 _FUSABLE = {nn.Softmax: "softmax", nn.Sigmoid: "sigmoid"}
@@ -59,7 +59,7 @@ class Sequential(Model):
                 f"Fix: e.g. layers.Dense(10) or torch.nn.ReLU()."
             )
         if isinstance(layer, Layer) and layer.name is None:
-            layer.name = self._unique_name(_snake_case(type(layer).__name__))
+            layer.name = self._unique_name(snake_case(type(layer).__name__))
         self.layers.append(layer)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
@@ -169,6 +169,6 @@ class Sequential(Model):
         self.eval()
         dtype = getattr(self.layers[0], "input_dtype", torch.float32)
         with torch.no_grad():
-            self(torch.zeros(2, *input_shape, dtype=dtype, device=_device_of(self)))
+            self(torch.zeros(2, *input_shape, dtype=dtype, device=device_of(self)))
         self.train(was_training)
         reset_states(self)

@@ -1,7 +1,7 @@
 """``autoencoder``, ``denoising-autoencoder``, ``anomaly-autoencoder``: three uses of one idea.
 
 An autoencoder squeezes each image through a short code and rebuilds it (binary cross-entropy
-per pixel, :class:`ember.train.autoencoder.Autoencoder`). The three recipes share this module
+per pixel, :class:`ember.tasks.autoencoder.Autoencoder`). The three recipes share this module
 and differ in ``kind``, which also picks what the evaluator measures and draws:
 
 - ``autoencoder`` (dimensionality reduction): a dense, undercomplete autoencoder (784-512-128-2
@@ -43,12 +43,12 @@ from torchmetrics.functional.classification import binary_auroc
 
 from ember import optimizers, schedules
 from ember.errors import ConfigError
-from ember.models.autoencoders import ConvAutoencoder, DenseAutoencoder
 from ember.recipes.config import RecipeConfig
 from ember.recipes.experiment import DataSplits, Experiment, load_images
 from ember.recipes.figures import one_per_class, plot_codes, plot_image_rows, plot_score_histograms
+from ember.tasks.autoencoder import Autoencoder
 from ember.train import Trainer
-from ember.train.autoencoder import Autoencoder
+from ember.zoo.autoencoders import ConvAutoencoder, DenseAutoencoder
 
 KINDS = ("autoencoder", "denoising", "anomaly")
 MODELS = ("dense", "conv")

@@ -167,10 +167,11 @@ def build(config: Config) -> Experiment:
         metrics=["accuracy"],
         device=config.device,
     )
+    callbacks = []
     if config.pretrain:
         visible = int(torch.Size(data.input_shape).numel())
         dbn = DeepBeliefNetwork(visible, config.hidden)
-        model.trainer.callbacks.append(GreedyPretraining(dbn, unlabelled, config))
+        callbacks.append(GreedyPretraining(dbn, unlabelled, config))
     return Experiment(
         network=model,
         trainer=model.trainer,
@@ -178,4 +179,5 @@ def build(config: Config) -> Experiment:
         batch_size=config.batch_size,
         seed=config.seed,
         outputs_probabilities=True,
+        callbacks=callbacks,
     )

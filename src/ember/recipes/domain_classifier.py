@@ -47,9 +47,9 @@ from ember import layers, optimizers
 from ember.datasets.cache import data_home
 from ember.errors import DataError
 from ember.metrics.frechet import class_coverage, frechet_distance
+from ember.models.sequential import Sequential
 from ember.recipes.experiment import load_images
 from ember.saving import load_weights, save_tensors
-from ember.sequential import Sequential
 from ember.train.precision import resolve_device
 
 # The classifier and its training; any change here gives a new cache file (see the module doc).

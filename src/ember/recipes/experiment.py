@@ -106,6 +106,11 @@ class Experiment:
     A classification run's evaluation also draws its penultimate features in 2-D, one
     ``feature-map-<method>.png`` per method in ``feature_maps`` (the report shows them).
 
+    ``callbacks`` are handed to ``trainer.fit`` by the run, before the run's own (metrics log,
+    checkpoints, TensorBoard): what a recipe adds to training (greedy pretraining, say).
+    ``run_callbacks(run_dir)`` makes those that write into the run folder (a GAN's sample
+    grids), and ``run_dir`` tells the evaluator where the run is.
+
     ``evaluator``, when given, replaces both: ``evaluator(experiment, split, out_dir)`` returns
     the split's metrics (floats) and may write PNG plots into ``out_dir``, which the report shows
     (a forecast against the truth, say). ``monitor`` then names the logged value for ``best``
@@ -125,6 +130,10 @@ class Experiment:
     evaluator: Callable[[Any, str, Path], dict[str, float]] | None = None
     best_by: str | None = None  # the logged metric (without val_) that picks the best checkpoint
     feature_maps: tuple[str, ...] = ("pca",)  # classification: the test maps ("pca", "tsne")
+    callbacks: list[Any] = field(default_factory=list)  # the run's fit passes them to the engine
+    # Callbacks that write into the run folder, made when the run knows it: run_callbacks(run_dir)
+    run_callbacks: Callable[[Path], list[Any]] | None = None
+    run_dir: Path | None = None  # the run folder, told by the run before training; None outside
 
     @property
     def monitor(self) -> str:

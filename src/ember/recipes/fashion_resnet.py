@@ -21,11 +21,12 @@ from torch import nn
 
 from ember import optimizers
 from ember.data import Augment, RandomCrop, RandomFlip
-from ember.models.resnet import SmallResNet
 from ember.recipes.config import RecipeConfig
 from ember.recipes.experiment import Experiment, flip_averaged, load_images
 from ember.schedules import OneCycle
-from ember.train import Supervised, Trainer
+from ember.tasks import Supervised
+from ember.train import Trainer
+from ember.zoo.resnet import SmallResNet
 
 
 @dataclass

@@ -2,14 +2,14 @@
 
 The generator turns a noise vector into a 28x28 image (transposed convolutions, batch norm,
 ``tanh``); the discriminator (strided convolutions, leaky ReLU) tells real images from made
-ones. The :class:`~ember.train.gan.GAN` task alternates their Adam steps on the engine, with the
+ones. The :class:`~ember.tasks.gan.GAN` task alternates their Adam steps on the engine, with the
 non-saturating loss of DCGAN, or ``--set loss=wasserstein_gp`` for a WGAN-GP critic (then with
 per-image layer norm, 5 critic steps per generator step and the paper's Adam settings).
 ``cgan`` conditions the generator on the class (its noise is scaled by a learned embedding of
 the label) and trains it AC-GAN style (``class_loss=1``): the discriminator also predicts the
 class of each image, learning it from the real images only, and the generator is rewarded for
 images it puts in the class they were made for. ``--set class_loss=0`` gives the discriminator
-the label as one-hot input channels instead (:mod:`ember.models.dcgan`).
+the label as one-hot input channels instead (:mod:`ember.zoo.dcgan`).
 
 After every epoch the generator draws the same fixed noise into ``<run>/samples/epoch-NNN.png``
 (one column per class for ``cgan``), so the run folder shows the images taking shape.
@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -49,13 +48,13 @@ import torch
 from ember import optimizers
 from ember.callbacks.sample_grid import SampleGrid, image_grid, save_png
 from ember.errors import ConfigError
-from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ember.recipes.config import RecipeConfig
 from ember.recipes.domain_classifier import domain_classifier, sample_quality
 from ember.recipes.experiment import Experiment, load_images
+from ember.tasks.gan import GAN
+from ember.tasks.gan_checks import check_class_loss
 from ember.train import Trainer
-from ember.train.gan import GAN
-from ember.train.gan_checks import check_class_loss
+from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
 
 LOSSES = ("non_saturating", "wasserstein_gp")
 MIN_SHARE = 0.05  # the issue's coverage target: every class in at least 5% of the samples
@@ -117,31 +116,6 @@ def check_config(config: Config, num_classes: int = 10) -> None:
         )
 
 
-class RunSampleGrid(SampleGrid):
-    """:class:`SampleGrid` into ``<run>/samples/``, the run folder being found when fit starts.
-
-    The run folder is the ``run_dir`` of the run's checkpointer among the trainer's callbacks;
-    trained outside a run (``experiment.trainer.fit(...)``), it draws nothing.
-    """
-
-    def __init__(self, num_samples: int) -> None:
-        super().__init__(Path("samples"), num_samples)
-        self.active = False
-
-    def on_fit_start(self, logs: Any = None) -> None:
-        super().on_fit_start(logs)
-        runs = [
-            c.run_dir for c in self.trainer.callbacks if isinstance(getattr(c, "run_dir", 0), Path)
-        ]
-        self.active = bool(runs)
-        if runs:
-            self.folder = runs[0] / "samples"
-
-    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        if self.active:
-            super().on_epoch_end(epoch, logs)
-
-
 def build(config: Config) -> Experiment:
     """Data, the two networks and the GAN task for this config."""
     check_config(config)
@@ -180,8 +154,7 @@ def build(config: Config) -> Experiment:
         num_classes=classes,
         class_loss=config.class_loss,
     )
-    grids = RunSampleGrid(config.grid_samples)
-    trainer = Trainer(gan, epochs=config.epochs, device=config.device, callbacks=[grids])
+    trainer = Trainer(gan, epochs=config.epochs, device=config.device)
     return Experiment(
         network=gan.module,
         trainer=trainer,
@@ -193,6 +166,8 @@ def build(config: Config) -> Experiment:
             evaluate_samples, dataset=config.dataset, num_samples=config.eval_samples
         ),
         best_by="loss",
+        # Each epoch's grid of samples from fixed noise, into <run>/samples/.
+        run_callbacks=lambda run_dir: [SampleGrid(run_dir / "samples", config.grid_samples)],
     )
 
 
@@ -240,7 +215,9 @@ def evaluate_samples(
         target=MIN_SHARE,
         ylabel="share of samples",
     )
-    progress = sample_progress(out_dir.parent.parent / "samples", data.input_shape[0])
+    progress = None
+    if experiment.run_dir is not None:
+        progress = sample_progress(experiment.run_dir / "samples", data.input_shape[0])
     if progress is not None:
         save_png(progress, out_dir / "samples_by_epoch.png", scale=2)
     if quality.per_class_accuracy is not None:

@@ -25,15 +25,16 @@ from dataclasses import dataclass
 
 from ember import datasets, layers, models, optimizers
 from ember.errors import ConfigError
-from ember.models.pretrained import load_minilm
-from ember.models.text_classifier import PretrainedTextClassifier
 from ember.nlp import Word2Vec, WordTokenizer
 from ember.nlp.text_inputs import text_encoding
 from ember.recipes.config import RecipeConfig
 from ember.recipes.experiment import Experiment
 from ember.recipes.sentiment_data import TextSplits, load_snippets
 from ember.schedules import OneCycle
-from ember.train import Supervised, Trainer
+from ember.tasks import Supervised
+from ember.train import Trainer
+from ember.zoo.pretrained import load_minilm
+from ember.zoo.text_classifier import PretrainedTextClassifier
 
 MODELS = ("lstm", "word2vec", "minilm")
 TRUNCATE = "--set truncate=true (or a larger max_length)"

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from ember import optimizers
 from ember.callbacks import SampleText
 from ember.errors import ConfigError
-from ember.models.language_models import RecurrentLanguageModel, TransformerLanguageModel
 from ember.recipes.config import RecipeConfig
 from ember.recipes.experiment import Experiment
 from ember.recipes.text_data import load_char_corpus
 from ember.schedules import OneCycle
+from ember.tasks.language_model import LanguageModel
 from ember.train import Trainer
-from ember.train.language_model import LanguageModel
+from ember.zoo.language_models import RecurrentLanguageModel, TransformerLanguageModel
 
 MODELS = ("rnn", "lstm", "gru", "transformer")
 

@@ -4,7 +4,7 @@ The model is pytorch/examples' VAE, a little wider: 784 pixels -> 512 ReLU units
 Gaussian posterior ``q(z|x)``; a sample of it -> 512 ReLU units -> 784 Bernoulli logits. The loss
 is the negative ELBO in nats per image: the binary cross-entropy summed over the pixels
 (``reconstruction``) plus ``KL(q(z|x) || N(0, I))`` (``kl``), as
-:class:`ember.train.vae.VariationalAutoencoder` logs it, one ``z`` drawn per image in evaluation
+:class:`ember.tasks.vae.VariationalAutoencoder` logs it, one ``z`` drawn per image in evaluation
 as in training (the number pytorch/examples prints).
 
 pytorch/examples trains 784-400-20 with Adam at a constant 1e-3, batch 128, for 10 epochs (about
@@ -35,13 +35,13 @@ import torch
 
 from ember import optimizers, schedules
 from ember.errors import ConfigError
-from ember.models.vae import VAE, interpolate, latent_grid
 from ember.recipes.autoencoders import batched, check_positive_ints
 from ember.recipes.config import RecipeConfig
 from ember.recipes.experiment import Experiment, load_images
 from ember.recipes.figures import one_per_class, plot_codes, plot_image_grid, plot_image_rows
+from ember.tasks.vae import VariationalAutoencoder
 from ember.train import Trainer
-from ember.train.vae import VariationalAutoencoder
+from ember.zoo.vae import VAE, interpolate, latent_grid
 
 SCHEDULES = ("cosine", "constant")
 SAMPLE_SEED = 0  # the prior samples' seed: every run draws the same latent vectors

@@ -21,9 +21,9 @@ from ember.data.batches import to_tensor
 from ember.errors import ConfigError, DataError
 from ember.layers.base import Layer
 from ember.layers.core import Dense
-from ember.model import _device_of
+from ember.models.model import device_of
+from ember.models.sequential import Sequential
 from ember.runs.plots import MAX_ANNOTATED_CLASSES, _figure, _save
-from ember.sequential import Sequential
 
 METHODS = ("pca", "tsne")
 # Points embedded by default. t-SNE costs about N log N per iteration: 2,000 points take ~14 s
@@ -234,7 +234,7 @@ def _outputs(
     x = to_tensor(x)  # numpy float64 (x / 255.0) becomes float32, as in fit
     if len(x) == 0:
         raise DataError("no samples: x is empty. Fix: pass at least 2 samples.")
-    device = _device_of(module) if module is not None else x.device
+    device = device_of(module) if module is not None else x.device
     modes = {m: m.training for m in module.modules()} if module is not None else {}
     # Weights created inside inference_mode could never be trained: a layer that still has to
     # build itself (lazy shapes) gets no_grad instead.

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ember.runs import metrics_log
 from ember.runs.checkpoint import Checkpoint, save_checkpoint
 from ember.saving import check_compatible
 from ember.train.callback import Callback, Logs
-from ember.train.optimizer_state import load_optimizer_state
 
 
 class RunLog(Callback):
@@ -47,9 +44,9 @@ class RunLog(Callback):
 class Checkpointer(Callback):
     """Saves ``last`` (and ``best``, by ``monitor``) after every epoch; restores one at fit start.
 
-    What a resumed run needs to continue bit for bit: the weights, the optimizer, schedule and
-    grad-scaler states, every random number generator (torch, CUDA, NumPy, Python's) and the
-    data-order generator, the global step, and the best value so far.
+    What a resumed run needs to continue bit for bit: the weights, the engine's state
+    (:meth:`ember.Trainer.state_dict`: optimizers, schedules, grad scaler, the task's own state,
+    every random number generator, the step), the data-order generator and the best value so far.
     """
 
     def __init__(
@@ -87,57 +84,19 @@ class Checkpointer(Callback):
 
     # -- state ----------------------------------------------------------------------------------
     def _state(self, epoch: int) -> dict[str, Any]:
-        trainer = self.trainer
-        numpy_state = np.random.get_state()
+        # The engine's own state (optimizers, schedules, scaler, task, RNGs, step) and the run's.
         return {
+            **self.trainer.state_dict(),
             "epoch": epoch,
-            "global_step": trainer.global_step,
             "monitor": self.monitor,
             "best": self.best,
-            "optimizer": None if trainer.optimizer is None else trainer.optimizer.state_dict(),
-            "scheduler": None if trainer.scheduler is None else trainer.scheduler.state_dict(),
-            "scaler": None if trainer._scaler is None else trainer._scaler.state_dict(),
-            # Tasks that own optimizers (a GAN's two) keep their state themselves.
-            "task": _task_state(trainer.task),
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "numpy": (
-                    numpy_state[0],
-                    torch.from_numpy(numpy_state[1].astype(np.int64)),
-                    *numpy_state[2:],
-                ),
-                "python": random.getstate(),
-            },
             "data_order": self.generator.get_state(),
         }
 
     def _restore(self, checkpoint: Checkpoint) -> None:
-        trainer, state = self.trainer, checkpoint.state
+        state = checkpoint.state
         check_compatible(self.model.state_dict(), checkpoint.weights, checkpoint.path)
         self.model.load_state_dict(checkpoint.weights)
-        if state["optimizer"] is not None and trainer.optimizer is not None:
-            load_optimizer_state(trainer.optimizer, state["optimizer"])
-        if state["scheduler"] is not None and trainer.scheduler is not None:
-            trainer.scheduler.load_state_dict(state["scheduler"])
-        if state["scaler"] is not None and trainer._scaler is not None:
-            trainer._scaler.load_state_dict(state["scaler"])
-        if state.get("task") is not None:
-            trainer.task.load_state_dict(state["task"])
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        if rng["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        kind, keys, *rest = rng["numpy"]
-        np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
-        version, internal, gauss = rng["python"]
-        random.setstate((version, tuple(internal), gauss))
+        self.trainer.load_state_dict(state)
         self.generator.set_state(state["data_order"])
-        trainer.global_step = int(state["global_step"])
         self.best = state["best"]
-
-
-def _task_state(task: Any) -> Any:
-    """The task's own training state, for tasks that define ``state_dict`` (else None)."""
-    state_dict = getattr(task, "state_dict", None)
-    return None if state_dict is None else state_dict()

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-import ember
 from ember import recipes
 from ember.errors import ConfigError, RunError
 from ember.recipes import config as run_config
 from ember.runs.metrics_log import METRICS_FILE
 from ember.saving import atomic_path
 from ember.train.precision import resolve_device
+from ember.version import __version__
 
 CONFIG_FILE = "config.yaml"
 
@@ -97,7 +97,7 @@ def resolve_config(config: Any) -> Any:
 def write_config(run: Path, recipe: str, config: Any) -> None:
     """Write the fully resolved ``config.yaml`` (with versions): ``ember train`` on it repeats the run."""
     versions = {
-        "ember": ember.__version__,
+        "ember": __version__,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),

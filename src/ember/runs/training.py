@@ -36,7 +36,7 @@ from ember.runs.report import REPORT_FILE, render_report
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
 from ember.seeding import set_seed
-from ember.train.trainer import _has_unbuilt_layers, build_module
+from ember.train.trainer import build_module, has_unbuilt_layers
 
 _EVALUATION_KEYS = ("kind", "split", "epoch", "checkpoint")
 
@@ -120,7 +120,7 @@ def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Che
     network = experiment.network.to(experiment.trainer.device)
     # Only lazy layers need a sample to get their weights; a GAN's networks are built already
     # (and its generator takes noise, not the images).
-    if _has_unbuilt_layers(network):
+    if has_unbuilt_layers(network):
         build_module(network, experiment.data.train[0][:2].to(experiment.trainer.device))
     check_compatible(network.state_dict(), checkpoint.weights, checkpoint.path)
     network.load_state_dict(checkpoint.weights)
@@ -139,7 +139,7 @@ def _run(
 ) -> RunResult:
     """Fit from the checkpoint's epoch (``experiment`` was just built after seeding)."""
     trainer = experiment.trainer
-    trainer.epochs = config.epochs
+    experiment.run_dir = run
     start_epoch = 0 if checkpoint is None else checkpoint.epoch
     log_path = run / metrics_log.METRICS_FILE
     metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
@@ -148,20 +148,20 @@ def _run(
         run, experiment.generator, monitor=experiment.monitor, resume_from=checkpoint
     )
     callbacks = [RunLog(log_path), checkpointer, TensorBoard(run / "tensorboard")]
-    trainer.callbacks = [*trainer.callbacks, *callbacks]
+    for_run = [] if experiment.run_callbacks is None else experiment.run_callbacks(run)
     interrupted = False
     try:
         with _stop_on_ctrl_c(checkpointer, verbose):
             trainer.fit(
                 experiment.batches("train", shuffle=True),
                 experiment.batches("val") if has_val else None,
+                epochs=config.epochs,
+                callbacks=[*experiment.callbacks, *for_run, *callbacks],
                 verbose=verbose,
                 initial_epoch=start_epoch,
             )
     except KeyboardInterrupt:
         interrupted = True
-    finally:
-        trainer.callbacks = trainer.callbacks[: -len(callbacks)]
     epochs = metrics_log.epochs(log_path)
     done = epochs[-1]["epoch"] if epochs else 0
     interrupted = interrupted or checkpointer.stop_requested

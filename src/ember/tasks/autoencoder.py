@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ember.errors import ConfigError, DataError, ShapeError
+from ember.train.task import Task
 
 Batch = tuple[torch.Tensor, ...]
 LOSSES = ("bce", "mse")
@@ -58,7 +59,7 @@ def masking_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
     return x * keep
 
 
-class Autoencoder:
+class Autoencoder(Task):
     """Reconstruction of ``x`` (binary cross-entropy or squared error), for any autoencoder module.
 
     Args:
@@ -71,7 +72,7 @@ class Autoencoder:
 
     Example:
         >>> import torch
-        >>> from ember.models.autoencoders import DenseAutoencoder
+        >>> from ember.zoo.autoencoders import DenseAutoencoder
         >>> task = Autoencoder(DenseAutoencoder((8, 8, 1), hidden=(16,), code_size=4),
         ...                    noise="masking", sparsity=1e-3)
         >>> out = task.training_step((torch.rand(5, 8, 8, 1),))
@@ -94,7 +95,7 @@ class Autoencoder:
             raise ConfigError(f"expected loss='bce' or 'mse', received loss={loss!r}")
         if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or sparsity < 0:
             raise ConfigError(f"expected a non-negative number, received sparsity={sparsity!r}")
-        self.module = module
+        super().__init__(module)
         self.loss = loss
         self.sparsity = float(sparsity)
         self.noise = _noise_function(noise, noise_level)

@@ -20,13 +20,14 @@ import torch
 import torch.nn.functional as F
 
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.models.rbm import BernoulliRBM, _free_energy
+from ember.train.task import Task
+from ember.zoo.rbm import BernoulliRBM, free_energy_from_input
 
 Batch = tuple[torch.Tensor, ...]
 
 
-class ContrastiveDivergence:
-    """Trains a :class:`~ember.models.rbm.BernoulliRBM` by CD-k or persistent CD on the engine.
+class ContrastiveDivergence(Task):
+    """Trains a :class:`~ember.zoo.rbm.BernoulliRBM` by CD-k or persistent CD on the engine.
 
     A batch is ``(x,)`` or ``(x, y)`` (``y`` is ignored); ``x`` holds ``(N, V)`` vectors or
     ``(N, H, W, C)`` images with values in [0, 1]. Logged per batch and averaged per epoch:
@@ -49,7 +50,7 @@ class ContrastiveDivergence:
 
     Example:
         >>> import torch, ember
-        >>> from ember.models.rbm import BernoulliRBM
+        >>> from ember.zoo.rbm import BernoulliRBM
         >>> x = torch.bernoulli(torch.full((64, 8), 0.3))
         >>> task = ContrastiveDivergence(BernoulliRBM(8, 4), k=1)
         >>> trainer = ember.Trainer(task, ember.optimizers.SGD(0.1), epochs=2, device="cpu")
@@ -70,12 +71,12 @@ class ContrastiveDivergence:
         if not isinstance(rbm, BernoulliRBM):
             raise ConfigError(
                 f"ContrastiveDivergence trains a BernoulliRBM, received {type(rbm).__name__}. "
-                f"Fix: pass ember.models.rbm.BernoulliRBM(visible, hidden)."
+                f"Fix: pass ember.zoo.rbm.BernoulliRBM(visible, hidden)."
             )
         _check_positive("k", k)
         if chains is not None:
             _check_positive("chains", chains)
-        self.module = rbm  # what the engine moves, optimizes and checkpoints
+        super().__init__(rbm)  # what the engine moves, optimizes and checkpoints
         self.rbm = rbm
         self.k = k
         self.persistent = bool(persistent)
@@ -128,7 +129,7 @@ class ContrastiveDivergence:
         # Positive phase. The hidden input Wv + c serves both F(v_data), with its gradient,
         # and p(h | v_data) for the first Gibbs step: one matrix product instead of two.
         hidden_input = F.linear(v_data, rbm.weight, rbm.hidden_bias)  # (B, H)
-        free_energy_data = _free_energy(v_data, hidden_input, rbm.visible_bias)  # (B,)
+        free_energy_data = free_energy_from_input(v_data, hidden_input, rbm.visible_bias)  # (B,)
         with torch.no_grad():
             if advance_chains:
                 # PCD: the chains carry on from the last update (their draws come first).

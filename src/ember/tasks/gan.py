@@ -1,16 +1,18 @@
 """The GAN task: a generator and a discriminator trained against each other, on the same engine.
 
 Each ``training_step`` takes one batch of real images and makes one batch of fakes from fresh
-noise; the discriminator takes one step on them, and every ``discriminator_steps``-th call the
+noise; the discriminator takes one step on them, and every ``discriminator_steps``-th step the
 generator takes one step too, judged by the just-updated discriminator on the same fakes (as in
-PyTorch's DCGAN example). The task steps its own two optimizers, so it sets
-``optimizes_itself`` and the engine skips its backward pass and optimizer step.
+PyTorch's DCGAN example). The task declares the two as objectives (``d_loss`` over the
+discriminator, ``g_loss`` over the generator, every ``discriminator_steps``-th step) and the
+engine does both backward passes and optimizer steps, so mixed precision, loss scaling,
+clipping and schedules apply to a GAN as to any task.
 
 Images are ``(N, H, W, C)`` floats in [0, 1]. The generator must end in ``tanh``: its images are
 in [-1, 1], and the task maps real images to [-1, 1] too (``2x - 1``) before the discriminator
 sees them; :meth:`GAN.generate`, :meth:`GAN.sample` and ``predict`` map back to [0, 1].
 
-Losses (``loss="..."``, see :mod:`ember.train.gan_losses`): ``"non_saturating"`` (Goodfellow
+Losses (``loss="..."``, see :mod:`ember.tasks.gan_losses`): ``"non_saturating"`` (Goodfellow
 et al. 2014) or ``"wasserstein_gp"`` (Gulrajani et al. 2017), whose critic should not use batch
 norm: the penalty is taken per image (``DCGANDiscriminator(normalization="layer")``).
 
@@ -30,9 +32,9 @@ from torch.nn import functional as F
 
 from ember import optimizers
 from ember.errors import DataError
-from ember.train import gan_checks as checks
-from ember.train.gan_losses import discriminator_loss, generator_loss, gradient_penalty
-from ember.train.optimizer_state import load_optimizer_state
+from ember.tasks import gan_checks as checks
+from ember.tasks.gan_losses import discriminator_loss, generator_loss, gradient_penalty
+from ember.train.task import Objective, Task
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -52,7 +54,7 @@ class GANModules(nn.Module):
         return self.generator(latents) if labels is None else self.generator(latents, labels)
 
 
-class GAN:
+class GAN(Task):
     """A generative adversarial network as a task: ``ember.Trainer(GAN(...), epochs=...)``.
 
     Args:
@@ -60,9 +62,9 @@ class GAN:
         discriminator: images (and labels) -> one logit or score per image, ``(N,)`` or ``(N, 1)``.
         latent_size: length of the generator's latent vectors.
         loss: ``"non_saturating"`` or ``"wasserstein_gp"``.
-        generator_optimizer, discriminator_optimizer: what ``ember.optimizers.get`` accepts;
-            by default Adam(2e-4, beta_1=0.5) (DCGAN), or Adam(1e-4, beta_1=0, beta_2=0.9) for
-            WGAN-GP, as in the papers.
+        generator_optimizer, discriminator_optimizer: what ``ember.optimizers.get`` accepts
+            (clipping and schedules too); by default Adam(2e-4, beta_1=0.5) (DCGAN), or
+            Adam(1e-4, beta_1=0, beta_2=0.9) for WGAN-GP, as in the papers.
         discriminator_steps: discriminator steps per generator step (WGAN-GP uses 5).
         gradient_penalty: the penalty's weight (lambda) with ``"wasserstein_gp"``.
         conditional: feed class labels (the batch's ``y``) to both networks.
@@ -75,7 +77,7 @@ class GAN:
 
     Example:
         >>> import torch, ember
-        >>> from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
+        >>> from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
         >>> gan = GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4), latent_size=8)
         >>> history = ember.Trainer(gan, epochs=1, device="cpu").fit(torch.rand(32, 28, 28, 1),
         ...                                                          batch_size=16, verbose=0)
@@ -83,7 +85,6 @@ class GAN:
         (['d_fake', 'd_loss', 'd_real', 'g_loss', 'loss'], torch.Size([3, 28, 28, 1]))
     """
 
-    optimizes_itself = True
     metrics = None  # the losses and scores come from the step outputs, averaged by the engine
 
     def __init__(
@@ -105,47 +106,46 @@ class GAN:
         checks.check_settings(latent_size, loss, discriminator_steps, gradient_penalty)
         checks.check_conditioning(conditional, num_classes)
         checks.check_class_loss(class_loss, conditional, loss)
+        super().__init__(GANModules(generator, discriminator))
         self.class_loss = float(class_loss)
-        self.module = GANModules(generator, discriminator)
         self.latent_size, self.loss = latent_size, loss
         self.discriminator_steps = discriminator_steps
         self.gradient_penalty = float(gradient_penalty)
         self.conditional, self.num_classes = bool(conditional), num_classes
         wasserstein = loss == "wasserstein_gp"
         default = optimizers.Adam(1e-4, 0.0, 0.9) if wasserstein else optimizers.Adam(2e-4, 0.5)
-        self.generator_spec = checks.optimizer_spec(
-            generator_optimizer or default, "generator_optimizer"
-        )
-        self.discriminator_spec = checks.optimizer_spec(
-            discriminator_optimizer or default, "discriminator_optimizer"
-        )
-        self.generator_optimizer: torch.optim.Optimizer | None = None
-        self.discriminator_optimizer: torch.optim.Optimizer | None = None
-        self.steps = 0  # training steps taken: the generator steps on every k-th
+        self.generator_optimizer = optimizers.get(generator_optimizer or default)
+        self.discriminator_optimizer = optimizers.get(discriminator_optimizer or default)
         # Validation draws its noise here, so that validating never shifts training's noise.
         self._validation_noise = torch.Generator().manual_seed(0)
-        self._pending_state: dict[str, Any] | None = None
         self._generate = generator
         self._discriminate = discriminator
+        self._fakes: tuple[torch.Tensor, torch.Tensor | None] | None = None  # for g_loss
+
+    def objectives(self) -> list[Objective]:
+        """The discriminator's loss on every step, then the generator's on every k-th.
+
+        Example:
+            >>> from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
+            >>> gan = GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4),
+            ...           latent_size=8, discriminator_steps=5)
+            >>> [(o.loss, o.every) for o in gan.objectives()]
+            [('d_loss', 1), ('g_loss', 5)]
+        """
+        generator, discriminator = self.module.generator, self.module.discriminator
+        return [
+            Objective("d_loss", discriminator, self.discriminator_optimizer),
+            Objective("g_loss", generator, self.generator_optimizer, self.discriminator_steps),
+        ]
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self, example: Batch, device: torch.device) -> None:
-        """Check the data and both networks with a dry run, then build the optimizers (once)."""
+        """Check the data and both networks with a dry run (which builds lazy layers)."""
         x, labels = example[0], self._labels(example)
         # predict() passes latent vectors, not images: then there is no image to check.
         if not (x.ndim == 2 and x.shape[1] == self.latent_size):
             checks.check_images(x)
             self._dry_run(x, None if labels is None else labels[:2])
-        if self.generator_optimizer is None:  # after the dry run, which builds lazy layers
-            generator, discriminator = self.module.generator, self.module.discriminator
-            self.generator_optimizer = checks.build_optimizer(
-                self.generator_spec, generator, "generator"
-            )
-            self.discriminator_optimizer = checks.build_optimizer(
-                self.discriminator_spec, discriminator, "discriminator"
-            )
-        if self._pending_state is not None:
-            self.load_state_dict(self._pending_state)
 
     def _dry_run(self, x: torch.Tensor, labels: torch.Tensor | None) -> None:
         latents = torch.zeros(2, self.latent_size, device=x.device)  # zeros: no RNG draw
@@ -176,18 +176,22 @@ class GAN:
         self._discriminate = torch.compile(self.module.discriminator)
 
     # -- steps ----------------------------------------------------------------------------------
-    def training_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """One discriminator step, and a generator step every ``discriminator_steps`` calls.
+    def training_step(self, batch: Batch, objective: str = "d_loss") -> dict[str, torch.Tensor]:
+        """The discriminator's loss (``"d_loss"``) or, after its step, the generator's.
 
-        The fakes of a conditional GAN take the batch's labels. On calls without a generator
-        step, ``g_loss`` is read from the discriminator's scores of the fakes before its step.
+        The discriminator's call makes the fakes from fresh noise (with the batch's labels, for
+        a conditional GAN) and scores them and the real images. Its outputs carry ``g_loss``
+        read from those scores, which stands for the steps where the generator does not step;
+        the generator's call replaces it with its loss judged by the updated discriminator.
         """
+        if objective == "g_loss":
+            return self._generator_step()
         real = batch[0] * 2 - 1  # (N, H, W, C) in the generator's [-1, 1]
         labels = batch[1] if self.conditional else None
-        update_generator = (self.steps + 1) % self.discriminator_steps == 0
         latents = torch.randn(len(real), self.latent_size, device=real.device, dtype=real.dtype)
-        with torch.set_grad_enabled(update_generator):  # no graph through G when it stays put
-            fake = self._call(self._generate, latents, labels)
+        # With its graph: the generator's objective, when due, backpropagates through it.
+        fake = self._call(self._generate, latents, labels)
+        self._fakes = (fake, labels)
         real_scores, real_classes = self._judge(real, labels)
         fake_scores, _ = self._judge(fake.detach(), labels)
         d_loss = discriminator_loss(real_scores, fake_scores, self.loss)
@@ -204,17 +208,23 @@ class GAN:
             penalty = gradient_penalty(self.module.discriminator, real, fake.detach(), labels)
             d_loss = d_loss + self.gradient_penalty * penalty
             outputs["gradient_penalty"] = penalty.detach()
-        _step(self.discriminator_optimizer, d_loss, self.discriminator_spec)
-        if update_generator:  # judged by the discriminator just updated
-            scores, classes = self._judge(fake, labels)
-            g_loss = generator_loss(scores, self.loss)
-            if self.class_loss:  # G: images the discriminator sees as the class asked for
-                g_loss = g_loss + self.class_loss * F.cross_entropy(classes, labels)
-            _step(self.generator_optimizer, g_loss, self.generator_spec)
-        else:
-            g_loss = generator_loss(fake_scores.detach(), self.loss)
-        self.steps += 1
-        return {**self._report(d_loss, g_loss, real_scores, fake_scores), **outputs}
+        g_loss = generator_loss(fake_scores.detach(), self.loss)
+        report = self._report(d_loss, g_loss, real_scores, fake_scores)
+        return {**report, "d_loss": d_loss, **outputs}
+
+    def _generator_step(self) -> dict[str, torch.Tensor]:
+        # The fakes of the discriminator's call, judged by the discriminator just updated.
+        if self._fakes is None:
+            raise DataError(
+                "the generator's loss needs the discriminator's call first (the engine makes "
+                "it). Fix: train the GAN with ember.Trainer, or call training_step(batch) first."
+            )
+        (fake, labels), self._fakes = self._fakes, None
+        scores, classes = self._judge(fake, labels)
+        g_loss = generator_loss(scores, self.loss)
+        if self.class_loss:  # G: images the discriminator sees as the class asked for
+            g_loss = g_loss + self.class_loss * F.cross_entropy(classes, labels)
+        return {"g_loss": g_loss, "loss": g_loss.detach()}
 
     def validation_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """The losses and scores on a batch without updates (``d_loss`` without the penalty)."""
@@ -266,7 +276,7 @@ class GAN:
         """Images ``(N, H, W, C)`` in [0, 1] for ``latents``, with the generator in eval mode.
 
         Example:
-            >>> from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
+            >>> from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
             >>> gan = GAN(DCGANGenerator(8, width=4, num_classes=10),
             ...           DCGANDiscriminator(width=4, num_classes=10),
             ...           latent_size=8, conditional=True, num_classes=10)
@@ -300,7 +310,7 @@ class GAN:
         classes 0, 1, 2, ... cycled).
 
         Example:
-            >>> from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
+            >>> from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
             >>> gan = GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4), latent_size=8)
             >>> a = gan.sample(4, generator=torch.Generator().manual_seed(0))
             >>> torch.equal(a, gan.sample(4, generator=torch.Generator().manual_seed(0)))
@@ -314,47 +324,16 @@ class GAN:
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Both optimizers' states, the step counter and the validation noise state.
-
-        The engine's checkpoints store it beside the weights, so that a resumed run continues
-        exactly (the step counter says when the generator steps next).
+        """The validation noise's state (the optimizers and step counter are the engine's).
 
         Example:
-            >>> from ember.models.dcgan import DCGANDiscriminator, DCGANGenerator
+            >>> from ember.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
             >>> gan = GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4), latent_size=8)
             >>> sorted(gan.state_dict())
-            ['discriminator_optimizer', 'generator_optimizer', 'steps', 'validation_noise']
+            ['validation_noise']
         """
-        built = self.generator_optimizer is not None and self.discriminator_optimizer is not None
-        return {
-            "generator_optimizer": self.generator_optimizer.state_dict() if built else None,
-            "discriminator_optimizer": self.discriminator_optimizer.state_dict() if built else None,
-            "steps": self.steps,
-            "validation_noise": self._validation_noise.get_state(),
-        }
+        return {"validation_noise": self._validation_noise.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`; optimizer states wait for ``setup`` if not built yet."""
-        self.steps = int(state["steps"])
+        """Restore :meth:`state_dict`."""
         self._validation_noise.set_state(state["validation_noise"])
-        if state["generator_optimizer"] is None:
-            return
-        if self.generator_optimizer is None or self.discriminator_optimizer is None:
-            self._pending_state = state
-            return
-        for optimizer, key in [
-            (self.generator_optimizer, "generator_optimizer"),
-            (self.discriminator_optimizer, "discriminator_optimizer"),
-        ]:
-            load_optimizer_state(optimizer, state[key])  # in each parameter's layout
-        self._pending_state = None
-
-
-def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, spec: Any) -> None:
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    optimizer.zero_grad(set_to_none=True)
-    # Gradients only into this network's own weights: the other network's stay untouched.
-    loss.backward(inputs=params)
-    if spec.clips:
-        optimizers.clip_gradients(params, spec)
-    optimizer.step()

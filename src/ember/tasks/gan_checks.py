@@ -1,4 +1,4 @@
-"""The GAN task's checks: its arguments, networks, optimizers and data, before any step.
+"""The GAN task's checks: its arguments, networks and data, before any step.
 
 Each raises an :class:`ember.EmberError` that names the problem and the fix.
 """
@@ -10,9 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ember import optimizers
 from ember.errors import ConfigError, DataError, EmberError, ShapeError
-from ember.train.gan_losses import LOSSES
+from ember.tasks.gan_losses import LOSSES
 
 Batch = tuple[torch.Tensor, ...]
 FIX_NETWORKS = "Fix: GAN(generator, discriminator, latent_size=...) with two separate nn.Modules."
@@ -94,34 +93,6 @@ def check_class_loss(class_loss: Any, conditional: bool, loss: str) -> None:
             f"class_loss (AC-GAN) is built for the non-saturating loss, received loss={loss!r}. "
             f"Fix: loss='non_saturating', or class_loss=0 with a conditional critic."
         )
-
-
-def optimizer_spec(optimizer: Any, name: str) -> optimizers.OptimizerSpec:
-    """``ember.optimizers.get(optimizer)``, refusing schedules (the task runs none)."""
-    spec = optimizers.get(optimizer)
-    if spec.schedule is not None:
-        raise ConfigError(
-            f"{name} has a learning-rate schedule; the GAN task steps its optimizers itself and "
-            f"runs no schedule. Fix: pass a constant learning rate."
-        )
-    return spec
-
-
-def build_optimizer(
-    spec: optimizers.OptimizerSpec, network: nn.Module, name: str
-) -> torch.optim.Optimizer:
-    """Build ``spec`` over ``network``'s trainable parameters (a prebuilt one must hold them)."""
-    params = [p for p in network.parameters() if p.requires_grad]
-    optimizer = spec.build(params)
-    own = {id(p) for p in params}
-    foreign = [p for group in optimizer.param_groups for p in group["params"] if id(p) not in own]
-    if foreign:
-        raise ConfigError(
-            f"the {name} optimizer holds {len(foreign)} tensor(s) that are not the {name}'s "
-            f"trainable parameters. Fix: build it over {name}.parameters(), or pass a name "
-            f"such as 'adam'."
-        )
-    return optimizer
 
 
 def check_images(x: torch.Tensor) -> None:

@@ -16,11 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ember.errors import ShapeError
+from ember.train.task import Task
 
 Batch = tuple[torch.Tensor, ...]
 
 
-class LanguageModel:
+class LanguageModel(Task):
     """Next-token prediction: cross-entropy of ``module(ids)`` against the next ids.
 
     Args:
@@ -39,7 +40,7 @@ class LanguageModel:
     metrics = None  # per-token scores come from the step outputs, averaged by the engine
 
     def __init__(self, module: nn.Module, *, label_smoothing: float = 0.0) -> None:
-        self.module = module
+        super().__init__(module)
         self.forward = module
         self.label_smoothing = label_smoothing
 

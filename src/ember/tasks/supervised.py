@@ -17,11 +17,12 @@ from ember import losses as loss_registry
 from ember.errors import ShapeError
 from ember.layers.base import Layer, _shape_matches, reset_states
 from ember.metrics import MetricSet
+from ember.train.task import Task
 
 Batch = tuple[torch.Tensor, ...]
 
 
-class Supervised:
+class Supervised(Task):
     """Supervised learning: ``loss(module(x), y)``, with optional sample/class weights and metrics.
 
     Args:
@@ -52,7 +53,7 @@ class Supervised:
         logits: Callable[[torch.Tensor], torch.Tensor] | None = None,
         class_weight: Mapping[int, float] | None = None,
     ) -> None:
-        self.module = module
+        super().__init__(module)
         self.loss = loss_registry.get(loss)
         if from_logits:
             self.loss = loss_registry.with_logits(self.loss)

@@ -18,13 +18,14 @@ import torch
 from torch import nn
 
 from ember.errors import ConfigError, ShapeError
-from ember.models.vae import standard_normal_kl
-from ember.train.autoencoder import check_images, check_output_shape
+from ember.tasks.autoencoder import check_images, check_output_shape
+from ember.train.task import Task
+from ember.zoo.vae import standard_normal_kl
 
 Batch = tuple[torch.Tensor, ...]
 
 
-class VariationalAutoencoder:
+class VariationalAutoencoder(Task):
     """Trains a VAE: ``module(x)`` gives ``(reconstruction, mean, logvar)``.
 
     The module (e.g. :class:`ember.models.VAE`) must also have
@@ -38,7 +39,7 @@ class VariationalAutoencoder:
 
     Example:
         >>> import torch
-        >>> from ember.models.vae import VAE
+        >>> from ember.zoo.vae import VAE
         >>> task = VariationalAutoencoder(VAE((8, 8, 1), latent_size=2, hidden=(16,)))
         >>> out = task.training_step((torch.rand(4, 8, 8, 1),))
         >>> sorted(out)
@@ -59,7 +60,7 @@ class VariationalAutoencoder:
                 f"{type(module).__name__} has none. Fix: use ember.models.VAE, or add that method "
                 f"(for Bernoulli logits: binary_cross_entropy_with_logits summed per image)."
             )
-        self.module = module
+        super().__init__(module)
         self.forward = module
         self.beta = float(beta)
 

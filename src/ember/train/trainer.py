@@ -1,8 +1,9 @@
-"""The training engine: one loop behind ``Model.fit``, ``Trainer.fit`` and (later) the ``ember`` command.
+"""The training engine: one loop behind ``Model.fit``, ``Trainer.fit`` and the ``ember`` command.
 
-A *task* turns a batch into losses (``training_step``) and owns its metrics; the trainer owns the
-loop: devices, precision, the optimizer step, gradient clipping, learning-rate schedules,
-callbacks. It reads nothing from the device per step unless a callback asks.
+A *task* (:mod:`ember.train.task`) turns a batch into named losses; the trainer owns the loop:
+devices, precision, every backward pass and optimizer step (:mod:`ember.train.stepping`),
+gradient clipping, learning-rate schedules, callbacks, and its own state
+(:meth:`Trainer.state_dict`). It reads nothing from the device per step unless a callback asks.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
 from ember.errors import ConfigError, DataError
 from ember.layers.base import Layer, reset_states
+from ember.seeding import random_state, set_random_state
 from ember.train.callback import HOOKS, Callback, Logs, overrides
-from ember.train.fast_step import gradient_clearer, optimizer_stepper
 from ember.train.history import History
 from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
 from ember.train.progress import ProgressBar
+from ember.train.stepping import ObjectiveStep, build_steps, training_step
+from ember.train.task import Outputs, Task
 
 Batches = TensorBatches | DeviceBatches
 
@@ -31,11 +35,12 @@ class Trainer:
     """Trains, evaluates and predicts with a task on one device.
 
     Args:
-        task: what one step computes, e.g. ``ember.Supervised(module, loss, metrics)``.
-        optimizer: a name (``"adam"``), an ``ember.optimizers`` spec, or a torch optimizer.
-        epochs: how many epochs ``fit`` runs.
-        callbacks: ``ember.callbacks`` objects (early stopping, checkpoints, logging ...).
-        precision: ``"32"``, ``"bf16"`` or ``"16-mixed"`` (CUDA).
+        task: an :class:`ember.train.Task`, e.g. ``ember.Supervised(module, loss, metrics)``.
+        optimizer: a name (``"adam"``), an ``ember.optimizers`` spec, or a torch optimizer: the
+            optimizer of every objective that names none.
+        epochs: how many epochs ``fit`` runs when its ``epochs`` is not given.
+        callbacks: callbacks for every ``fit``/``evaluate`` (``fit``'s own come after them).
+        precision: ``"32"``, ``"bf16"`` (``"bf16-mixed"``) or ``"16-mixed"`` (CUDA).
         compile: run the forward pass through ``torch.compile``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ...
 
@@ -43,16 +48,16 @@ class Trainer:
         >>> import torch, ember
         >>> net = torch.nn.Linear(3, 2)
         >>> task = ember.Supervised(net, loss="sparse_categorical_crossentropy", from_logits=True)
-        >>> trainer = ember.Trainer(task, optimizer="sgd", epochs=2, device="cpu")
+        >>> trainer = ember.Trainer(task, optimizer="sgd", device="cpu")
         >>> x, y = torch.randn(64, 3), torch.randint(0, 2, (64,))
-        >>> history = trainer.fit((x, y), verbose=0)
-        >>> len(history.history["loss"])
-        2
+        >>> history = trainer.fit((x, y), epochs=2, verbose=0)
+        >>> len(history.history["loss"]), trainer.global_step
+        (2, 4)
     """
 
     def __init__(
         self,
-        task: Any,
+        task: Task,
         optimizer: Any = "adam",
         *,
         epochs: int = 1,
@@ -61,36 +66,53 @@ class Trainer:
         compile: bool = False,
         device: str | torch.device = "auto",
     ) -> None:
-        if not hasattr(task, "training_step"):
+        if not isinstance(task, Task):
             raise ConfigError(
-                f"Trainer needs a task with training_step(batch), received "
-                f"{type(task).__name__}. Fix: wrap a module as ember.Supervised(module, loss=...)."
+                f"Trainer needs a task (an ember.train.Task), received {type(task).__name__}. "
+                f"Fix: wrap a module as ember.Supervised(module, loss=...), or subclass "
+                f"ember.train.Task and write training_step(batch) (see docs/architecture.md)."
             )
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ConfigError(f"expected a non-negative integer, received epochs={epochs!r}")
         self.task = task
         self.model: nn.Module = task.module
-        self.epochs = epochs
-        self.callbacks = list(callbacks or [])
+        self.default_epochs = checks.non_negative_int("epochs", epochs)
+        self.default_callbacks = tuple(callbacks or ())
         self.precision = check_precision(precision)
         self.device = resolve_device(device)
         self.compile = compile
-        self.optimizer_spec = None
-        self.optimizer: torch.optim.Optimizer | None = None
-        self.scheduler: Any = None
-        if not getattr(task, "optimizes_itself", False):
-            self.optimizer_spec = optimizer_specs.get(optimizer)
+        self.optimizer_spec = optimizer_specs.get(optimizer)
         self.stop_training = False
-        # The ember Model driving this trainer, if any (ModelCheckpoint saves through it).
-        self.keras_model: Any = None
         self.steps_per_epoch: int | None = None
-        self.steps_done = 0
-        self.global_step = 0
-        self._records: list[tuple[dict[str, torch.Tensor], int]] = []
+        self.steps_done = 0  # steps of the current epoch (or evaluation) so far
+        self.global_step = 0  # training steps taken, over every fit
+        self.epoch = 0  # epochs finished, over every fit
+        self._epochs = self.default_epochs  # of the fit running now
+        self._steps: list[ObjectiveStep] = []
+        self._pending_state: dict[str, Any] | None = None
+        self._records: list[tuple[Outputs, int]] = []
         self._compiled = False
         self._autocast = autocast(self.precision, self.device)
         self._scaler = grad_scaler(self.precision, self.device)
-        self._stepping: tuple[Any, Any, Any] | None = None  # (optimizer, clear, step)
+
+    # -- what callbacks and other modules read ------------------------------------------------
+    @property
+    def epochs(self) -> int:
+        """Epochs of the ``fit`` running now (the ``epochs`` default outside one)."""
+        return self._epochs
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Each objective's optimizer by loss name (empty until ``fit`` builds them)."""
+        return {step.objective.loss: step.optimizer for step in self._steps}
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        """The (first) objective's optimizer, or None before ``fit`` builds it."""
+        return self._steps[0].optimizer if self._steps else None
+
+    @property
+    def scheduler(self) -> Any:
+        """The (first) objective's learning-rate scheduler, or None."""
+        return self._steps[0].scheduler if self._steps else None
 
     # -- public API ---------------------------------------------------------------------------
     def fit(
@@ -98,33 +120,37 @@ class Trainer:
         train: Any,
         val: Any = None,
         *,
+        epochs: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
         batch_size: int = 32,
         shuffle: bool = True,
         verbose: int = 1,
         initial_epoch: int = 0,
         steps_per_epoch: int | None = None,
     ) -> History:
-        """Train for ``self.epochs`` epochs; return the :class:`History`.
+        """Train until epoch ``epochs`` (counting from 0, starting at ``initial_epoch``).
 
         ``train``/``val`` are anything :func:`ember.data.as_batches` accepts (arrays, tensors,
         ``(x, y)`` tuples, Datasets, DataLoaders, iterables of batches) or ready batches.
+        ``callbacks`` run after the trainer's own; the :class:`History` is returned.
         """
+        epochs = (
+            self.default_epochs if epochs is None else checks.non_negative_int("epochs", epochs)
+        )
         train_batches = self._batches(train, batch_size, shuffle)
         val_batches = None if val is None else self._batches(val, batch_size, False)
         epoch_steps = self._epoch_steps(train_batches, steps_per_epoch)
         self.steps_per_epoch = epoch_steps
-        self._prepare(train_batches)
+        self._epochs = epochs
+        self._prepare(train_batches, need_optimizer=True)
         history = History()
         # History after the user's callbacks, so it records what they add (e.g. learning_rate).
-        callbacks = [*self.callbacks, history]
-        if verbose:
-            callbacks.append(ProgressBar(verbose))
-        hooks = self._hooks(callbacks)
+        hooks = self._hooks([*self.default_callbacks, *(callbacks or ()), history], verbose)
         self.stop_training = False
         self.model.train()
         self._call(hooks, "on_fit_start", {})
         stream = iter(train_batches) if steps_per_epoch else None
-        for epoch in range(initial_epoch, self.epochs):
+        for epoch in range(initial_epoch, epochs):
             self._call(hooks, "on_epoch_start", epoch, {})
             batches = train_batches if stream is None else itertools.islice(stream, epoch_steps)
             logs = self._train_epoch(batches, hooks)
@@ -136,93 +162,137 @@ class Trainer:
                 self.model.train()
             # The epoch's schedule step comes before the callbacks, so that a checkpoint written
             # at the end of the epoch holds the state the next epoch starts from.
-            if self.scheduler is not None and self.scheduler_interval == "epoch":
-                self.scheduler.step()
+            for objective in self._steps:
+                if objective.interval == "epoch":
+                    objective.scheduler.step()
+            self.epoch = epoch + 1
             self._call(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
         self._call(hooks, "on_fit_end", {})
         return history
 
-    def evaluate(self, data: Any, *, batch_size: int = 32, verbose: int = 1) -> Logs:
+    def evaluate(
+        self,
+        data: Any,
+        *,
+        batch_size: int = 32,
+        verbose: int = 1,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> Logs:
         """Return the loss and metrics over ``data`` (as floats)."""
         batches = self._batches(data, batch_size, False)
         self.steps_per_epoch = self._epoch_steps(batches, None)
-        self._prepare(batches, need_optimizer=False)
-        callbacks = [*self.callbacks] + ([ProgressBar(verbose)] if verbose else [])
-        hooks = self._hooks(callbacks)
+        self._prepare(batches)
+        hooks = self._hooks([*self.default_callbacks, *(callbacks or ())], verbose)
         self._call(hooks, "on_evaluate_start", {})
         logs = self._evaluate_batches(batches)
         self._call(hooks, "on_evaluate_end", logs)
         return logs
 
     @torch.inference_mode()
-    def predict(self, data: Any, *, batch_size: int = 32) -> torch.Tensor:
-        """Run ``task.predict_step`` over ``data``; return the outputs concatenated."""
+    def predict(self, data: Any, *, batch_size: int = 32, using: Any = None) -> torch.Tensor:
+        """Outputs over ``data``, concatenated: ``task.predict_step(batch)`` per batch, or
+        ``using(inputs)`` when given (e.g. a test-time-augmented prediction), in eval mode."""
         batches = self._batches(data, batch_size, False)
-        self._prepare(batches, need_optimizer=False)
+        self._prepare(batches)
         self.model.eval()
         outputs = []
         for batch in batches:
             with self._autocast or _NO_CONTEXT:
-                outputs.append(self.task.predict_step(batch))
+                outputs.append(self.task.predict_step(batch) if using is None else using(batch[0]))
         if not outputs:
             raise DataError("predict received no batches. Fix: pass some data.")
         return torch.cat(outputs).float() if outputs[0].is_floating_point() else torch.cat(outputs)
 
+    def train_on_batch(self, batch: Any) -> Outputs:
+        """One training step on one batch, outside ``fit``: every objective due, the schedule,
+        the step counter. Returns the step's outputs (detached), as Keras' ``train_on_batch``.
+
+        Example:
+            >>> import torch, ember
+            >>> task = ember.Supervised(torch.nn.Linear(2, 1), "mse")
+            >>> trainer = ember.Trainer(task, "sgd", device="cpu")
+            >>> sorted(trainer.train_on_batch((torch.randn(4, 2), torch.randn(4, 1))))
+            ['loss']
+        """
+        if isinstance(batch, (tuple, list)) and len(batch) == 1:
+            batch = batch[0]  # (x,): the inputs alone
+        size = len(batch[0]) if isinstance(batch, (tuple, list)) else len(batch)
+        batches = self._batches(tuple(batch) if isinstance(batch, list) else batch, size, False)
+        self._prepare(batches, need_optimizer=True)
+        self.model.train()
+        step = training_step(self.task, self._steps, self._autocast, self._scaler)
+        outputs = step(next(iter(batches)), self.global_step)
+        self.global_step += 1
+        return {name: value.detach() for name, value in outputs.items()}
+
     def running_logs(self) -> Logs:
         """Mean losses and metrics of the epoch so far (reads the device: call sparingly)."""
         logs = self._mean_records()
-        metrics = getattr(self.task, "metrics", None)
+        metrics = self.task.metrics
         if metrics is not None and len(metrics):
             logs.update(metrics.compute())
         return logs
 
+    # -- the engine's own state ---------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue training exactly: the step and epoch counters, each
+        objective's optimizer and schedule, the grad scaler, the task's own state and every
+        global random number generator. The module's weights are its own ``state_dict``.
+        """
+        return {
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "objectives": {step.objective.loss: step.state_dict() for step in self._steps},
+            "scaler": None if self._scaler is None else self._scaler.state_dict(),
+            "task": self.task.state_dict(),
+            "rng": random_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; before ``fit`` has built the optimizers, it is applied
+        when they are built, just before the first epoch."""
+        if self._steps:
+            self._restore(state)
+        else:
+            self._pending_state = state
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.epoch = int(state.get("epoch", self.epoch))
+        self.global_step = int(state["global_step"])
+        objectives = state.get("objectives")
+        if objectives is None:  # a checkpoint from before objectives: one optimizer
+            first = self._steps[0].objective.loss
+            objectives = {first: {"optimizer": state["optimizer"], "scheduler": state["scheduler"]}}
+        for step in self._steps:
+            if step.objective.loss in objectives:
+                step.load_state_dict(objectives[step.objective.loss])
+        if state.get("scaler") is not None and self._scaler is not None:
+            self._scaler.load_state_dict(state["scaler"])
+        if state.get("task") is not None:
+            self.task.load_state_dict(state["task"])
+        set_random_state(state["rng"])
+        self._pending_state = None
+
     # -- the loop -----------------------------------------------------------------------------
     def _train_epoch(self, batches: Iterable, hooks: dict[str, list]) -> Logs:
-        task, optimizer, scaler = self.task, self.optimizer, self._scaler
-        autocast_context = self._autocast
-        manual = optimizer is None
-        clip = self.optimizer_spec is not None and self.optimizer_spec.clips
-        step_scheduler = self.scheduler if self.scheduler_interval == "step" else None
-        params = [p for group in optimizer.param_groups for p in group["params"]] if clip else None
-        clear_gradients, step_optimizer = self._step_functions()
+        step = training_step(self.task, self._steps, self._autocast, self._scaler)
         batch_start, batch_end = hooks["on_batch_start"], hooks["on_batch_end"]
-        metrics = getattr(task, "metrics", None)
+        metrics = self.task.metrics
         if metrics is not None:
             metrics.reset()
         records = self._records = []
         self.steps_done = 0
-        for step, batch in enumerate(batches):
+        for index, batch in enumerate(batches):
             for callback in batch_start:
-                callback.on_batch_start(step, {})
-            if autocast_context is None:
-                outputs = task.training_step(batch)
-            else:
-                with autocast_context:
-                    outputs = task.training_step(batch)
-            if not manual:
-                loss = outputs["loss"]
-                clear_gradients()
-                if scaler is None:
-                    loss.backward()
-                    if clip:
-                        optimizer_specs.clip_gradients(params, self.optimizer_spec)
-                    step_optimizer()
-                else:
-                    scaler.scale(loss).backward()
-                    if clip:
-                        scaler.unscale_(optimizer)
-                        optimizer_specs.clip_gradients(params, self.optimizer_spec)
-                    scaler.step(optimizer)
-                    scaler.update()
-                if step_scheduler is not None:
-                    step_scheduler.step()
+                callback.on_batch_start(index, {})
+            outputs = step(batch, self.global_step)
             records.append(({k: v.detach() for k, v in outputs.items()}, len(batch[0])))
-            self.steps_done = step + 1
+            self.steps_done = index + 1
             self.global_step += 1
             for callback in batch_end:
-                callback.on_batch_end(step, outputs)
+                callback.on_batch_end(index, outputs)
             if self.stop_training:
                 break
         if not records:
@@ -232,19 +302,10 @@ class Trainer:
             logs.update(metrics.compute())
         return logs
 
-    def _step_functions(self) -> tuple[Any, Any]:
-        # Built once per optimizer (the fused step keeps its tensor lists between epochs).
-        optimizer = self.optimizer
-        if optimizer is None:
-            return None, None
-        if self._stepping is None or self._stepping[0] is not optimizer:
-            self._stepping = (optimizer, gradient_clearer(optimizer), optimizer_stepper(optimizer))
-        return self._stepping[1], self._stepping[2]
-
     @torch.inference_mode()
     def _evaluate_batches(self, batches: Iterable) -> Logs:
         self.model.eval()
-        metrics = getattr(self.task, "metrics", None)
+        metrics = self.task.metrics
         if metrics is not None:
             metrics.reset()
         records = self._records = []
@@ -263,12 +324,16 @@ class Trainer:
 
     def _mean_records(self) -> Logs:
         # One host read per logged value, weighted by batch size so that the mean is over samples.
+        # A value missing from some steps (an objective that steps every k-th) is averaged over
+        # the steps that have it.
         if not self._records:
             return {}
-        sizes = torch.tensor([n for _, n in self._records], dtype=torch.float64)
+        names = dict.fromkeys(name for record, _ in self._records for name in record)
         logs = {}
-        for name in self._records[0][0]:
-            values = torch.stack([r[name].float() for r, _ in self._records]).double().cpu()
+        for name in names:
+            pairs = [(r[name], n) for r, n in self._records if name in r]
+            sizes = torch.tensor([n for _, n in pairs], dtype=torch.float64)
+            values = torch.stack([value.float() for value, _ in pairs]).double().cpu()
             logs[name] = float((values * sizes).sum() / sizes.sum())
         return logs
 
@@ -280,11 +345,7 @@ class Trainer:
 
     def _epoch_steps(self, batches: Batches, steps_per_epoch: int | None) -> int | None:
         if steps_per_epoch is not None:
-            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ConfigError(
-                    f"expected a positive integer, received steps_per_epoch={steps_per_epoch!r}"
-                )
-            return steps_per_epoch
+            return checks.positive_int("steps_per_epoch", steps_per_epoch)
         source = batches.source if isinstance(batches, DeviceBatches) else batches
         if isinstance(batches, DeviceBatches) and iter(source) is source:
             raise ConfigError(
@@ -293,41 +354,32 @@ class Trainer:
             )
         return len(batches) if has_length(source) else None
 
-    def _prepare(self, batches: Batches, need_optimizer: bool = True) -> None:
-        """Move the module to the device, build lazy layers, the optimizer and schedule once."""
+    def _prepare(self, batches: Batches, need_optimizer: bool = False) -> None:
+        """Move the module to the device, set the task up, build the optimizers once."""
         self.model.to(self.device)
-        metrics = getattr(self.task, "metrics", None)
+        metrics = self.task.metrics
         if metrics is not None and hasattr(metrics, "to"):
             metrics.to(self.device)
         if isinstance(batches, TensorBatches):
             example = batches.tensors  # in-memory data is checked whole (every label, once)
         else:
             example = next(iter(batches))  # other data by its first batch
-        setup = getattr(self.task, "setup", None)
-        if setup is not None:
-            setup(example, self.device)  # a Supervised task's dry run also builds lazy layers
-        if _has_unbuilt_layers(self.model):
+        self.task.setup(example, self.device)  # a Supervised task's dry run builds lazy layers
+        if has_unbuilt_layers(self.model):
             build_module(self.model, example[0])
         if self.compile and not self._compiled:
-            compile_task = getattr(self.task, "compile", None)
-            compile_task() if compile_task else self.model.compile()
+            self.task.compile()
             self._compiled = True
-        if need_optimizer and self.optimizer is None and self.optimizer_spec is not None:
-            self.optimizer = self.optimizer_spec.build(self.model.parameters())
-            schedule = getattr(self.optimizer_spec, "schedule", None)
-            if schedule is not None:
-                self.scheduler = schedule.build(
-                    self.optimizer, self.steps_per_epoch or 1, max(self.epochs, 1)
-                )
+        if need_optimizer and not self._steps:
+            self._steps = build_steps(
+                self.task, self.optimizer_spec, self.steps_per_epoch, self._epochs
+            )
+            if self._pending_state is not None:
+                self._restore(self._pending_state)
 
-    @property
-    def scheduler_interval(self) -> str | None:
-        """``"step"`` or ``"epoch"`` for the optimizer's learning-rate schedule, else None."""
-        if self.scheduler is None:
-            return None
-        return self.optimizer_spec.schedule.interval
-
-    def _hooks(self, callbacks: list) -> dict[str, list]:
+    def _hooks(self, callbacks: list, verbose: int) -> dict[str, list]:
+        if verbose:
+            callbacks = [*callbacks, ProgressBar(verbose)]
         for callback in callbacks:
             if hasattr(callback, "set_trainer"):
                 callback.set_trainer(self)
@@ -352,7 +404,8 @@ class _NullContext:
 _NO_CONTEXT = _NullContext()
 
 
-def _has_unbuilt_layers(module: nn.Module) -> bool:
+def has_unbuilt_layers(module: nn.Module) -> bool:
+    """Whether ``module`` holds a lazy layer or parameter that has not seen data yet."""
     return any(
         (isinstance(m, Layer) and not m.built)
         or any(isinstance(p, nn.parameter.UninitializedParameter) for p in m.parameters(False))

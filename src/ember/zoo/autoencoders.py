@@ -4,7 +4,7 @@ Both models take and return channels-last images ``(N, H, W, C)`` with values in
 ember's image datasets give them. The code is a plain linear layer's output ``(N, code_size)``
 (no activation, so codes can be plotted or scored as they are). The decoder's last layer gives
 logits and :meth:`decode` applies the sigmoid, so a loss can use the logits directly (stable
-binary cross-entropy; see :class:`ember.train.autoencoder.Autoencoder`).
+binary cross-entropy; see :class:`ember.tasks.autoencoder.Autoencoder`).
 
 The bottleneck is *undercomplete* when ``code_size`` is smaller than the number of input values:
 the network cannot copy its input and must learn the data's main directions of variation.

@@ -5,7 +5,7 @@ Token, position and token-type embeddings are summed, layer-normalized and passe
 networks: the architecture of BERT, MiniLM and the sentence-transformers encoders. The output is
 one vector per token, ``(N, T, hidden_dim)``; :func:`mean_pool` turns it into one vector per text
 (what sentence-transformers' ``all-MiniLM-L6-v2`` does). Loading real weights is
-:mod:`ember.models.pretrained`.
+:mod:`ember.zoo.pretrained`.
 
 Example:
     >>> import torch
@@ -134,7 +134,7 @@ class BertEncoder(nn.Module):
     Padded tokens are never attended to, so they do not change the real tokens' vectors.
     ``token_type_ids`` (N, T) default to zeros (one segment).
 
-    State-dict names (see :mod:`ember.models.pretrained` for the mapping from BERT's)::
+    State-dict names (see :mod:`ember.zoo.pretrained` for the mapping from BERT's)::
 
         word_embeddings.weight            (vocabulary_size, hidden_dim)
         position_embeddings.weight        (max_positions, hidden_dim)

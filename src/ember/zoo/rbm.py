@@ -7,7 +7,7 @@ links inside a layer, each layer's units are independent given the other layer's
 block Gibbs sampling cheap. Summing ``h`` out gives the free energy
 ``F(v) = -b·v - Σ_j softplus(c_j + W_j·v)``, with ``p(v) ∝ exp(-F(v))``.
 
-It is trained by contrastive divergence (:class:`ember.train.rbm.ContrastiveDivergence`), and
+It is trained by contrastive divergence (:class:`ember.tasks.contrastive_divergence.ContrastiveDivergence`), and
 stacked into a deep belief network (:class:`ember.models.dbn.DeepBeliefNetwork`).
 """
 
@@ -87,7 +87,9 @@ class BernoulliRBM(nn.Module):
             tensor([-1.3863])
         """
         v = v.flatten(1)
-        return _free_energy(v, F.linear(v, self.weight, self.hidden_bias), self.visible_bias)
+        return free_energy_from_input(
+            v, F.linear(v, self.weight, self.hidden_bias), self.visible_bias
+        )
 
     def hidden_probabilities(self, v: torch.Tensor) -> torch.Tensor:
         """``p(h = 1 | v) = σ(Wv + c)``: ``(N, V) -> (N, H)``.
@@ -160,7 +162,7 @@ class BernoulliRBM(nn.Module):
         return f"visible={self.visible}, hidden={self.hidden}"
 
 
-def _free_energy(
+def free_energy_from_input(
     v: torch.Tensor, hidden_input: torch.Tensor, visible_bias: torch.Tensor
 ) -> torch.Tensor:
     """``F(v)`` from the hidden units' total input ``Wv + c`` (shared with the training step,

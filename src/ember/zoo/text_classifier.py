@@ -13,7 +13,7 @@ features ``(N, T, D + 1)`` (only the trainable top runs). Both give the same log
 
 Example:
     >>> import torch
-    >>> from ember.models.bert import BertConfig, BertEncoder
+    >>> from ember.zoo.bert import BertConfig, BertEncoder
     >>> encoder = BertEncoder(BertConfig(vocabulary_size=30, hidden_dim=8, num_layers=2,
     ...                                  num_heads=2, intermediate_dim=16, max_positions=12))
     >>> model = PretrainedTextClassifier(encoder, num_classes=2, trainable_layers=1).eval()
@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ember.errors import ConfigError, ShapeError
-from ember.models.bert import BertEncoder, mean_pool
+from ember.zoo.bert import BertEncoder, mean_pool
 
 
 class PretrainedTextClassifier(nn.Module):

@@ -4,7 +4,7 @@ The encoder gives a Gaussian posterior ``q(z|x) = N(mean, exp(logvar))`` over a 
 code; a sample ``z = mean + exp(logvar / 2) * eps`` (the reparameterisation, so gradients reach
 ``mean`` and ``logvar``) is decoded into the parameters of ``p(x|z)``: per-pixel Bernoulli logits,
 or Gaussian means. The prior is ``N(0, I)``. Training maximises the ELBO, reported as its two
-terms by :class:`ember.train.vae.VariationalAutoencoder`.
+terms by :class:`ember.tasks.vae.VariationalAutoencoder`.
 
 Images are channels-last ``(N, H, W, C)``; a Bernoulli decoder needs values in [0, 1].
 """
@@ -21,7 +21,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from ember.errors import ConfigError
-from ember.models.autoencoders import _positive_int, _positive_ints
+from ember.zoo.autoencoders import _positive_int, _positive_ints
 
 DECODERS = ("bernoulli", "gaussian")
 

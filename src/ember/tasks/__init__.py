@@ -1,0 +1,29 @@
+"""The tasks: what one training step computes, for each kind of learning ember teaches.
+
+Each is a :class:`ember.train.Task` handed to the one engine, ``ember.Trainer(task, ...)``:
+
+* :class:`Supervised`: ``loss(module(x), y)``, with metrics (what ``Model.fit`` builds);
+* :class:`LanguageModel`: next-token cross-entropy in nats, bits per token;
+* :class:`Autoencoder` (denoising, sparse) and :class:`VariationalAutoencoder` (ELBO);
+* :class:`GAN`: two named losses, the discriminator's and the generator's, in a ratio;
+* :class:`ContrastiveDivergence`: CD-k and persistent CD for a Bernoulli RBM;
+* :class:`PerceptronRule`: Rosenblatt's rule, as SGD on the perceptron criterion.
+"""
+
+from ember.tasks.autoencoder import Autoencoder
+from ember.tasks.contrastive_divergence import ContrastiveDivergence
+from ember.tasks.gan import GAN
+from ember.tasks.language_model import LanguageModel
+from ember.tasks.perceptron import PerceptronRule
+from ember.tasks.supervised import Supervised
+from ember.tasks.vae import VariationalAutoencoder
+
+__all__ = [
+    "GAN",
+    "Autoencoder",
+    "ContrastiveDivergence",
+    "LanguageModel",
+    "PerceptronRule",
+    "Supervised",
+    "VariationalAutoencoder",
+]

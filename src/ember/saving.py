@@ -1,7 +1,8 @@
-"""Saving and loading without pickle: safetensors for tensors, JSON for architectures.
+"""Saving and loading tensors without pickle: safetensors files, written atomically.
 
-Every write goes to a temporary file in the destination folder and is renamed into place, so a
-crash or a full disk never leaves a half-written file where a good one was.
+Weights of any module, strictly checked on load (names and shapes, listed when they differ), and
+model folders swapped into place whole (:func:`save_directory`). File writes go through
+:func:`ember.files.atomic_path`.
 
 Example:
     >>> import torch, tempfile, pathlib
@@ -13,12 +14,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,48 +27,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ember.errors import SaveError, WeightsMismatchError
+from ember.files import atomic_path
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
-
-    On any error the temporary file is removed and ``path`` is left as it was.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-        >>> with atomic_path(target) as tmp:
-        ...     _ = tmp.write_text("hello")
-        >>> target.read_text()
-        'hello'
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SaveError(f"cannot create the folder {path.parent} ({error})") from error
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        yield tmp
-        with open(tmp, "rb") as file:
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata=None) -> None:
@@ -198,22 +159,6 @@ def save_directory(path: str | os.PathLike, write: Callable[[Path], None]) -> No
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """Read a JSON file with a clear error when missing or malformed."""
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError as error:
-        raise SaveError(f"{path} is missing. Fix: pass a folder written by model.save.") from error
-    except (OSError, ValueError) as error:
-        raise SaveError(f"{path} is not readable JSON ({error})") from error
 
 
 def _listing(names: list[str], limit: int = 8) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from ember.recipes.experiment import load_images
-from ember.runs import feature_maps, training
+from ember.plots import feature_maps
+from ember.recipes.images import load_images
+from ember.runs import training
 from ember.train.callback import Callback
 
 TEST_IMAGES = 1000  # the first 1,000 test images hold every class; enough to score, and quick

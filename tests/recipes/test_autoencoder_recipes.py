@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from ember import recipes
 from ember.errors import ConfigError
 from ember.recipes import autoencoders
-from ember.recipes.experiment import load_images
+from ember.recipes.images import load_images
 from ember.runs import training
 
 PNG = b"\x89PNG\r\n\x1a\n"

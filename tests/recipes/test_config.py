@@ -10,14 +10,9 @@ import pytest
 import yaml
 
 from ember.errors import ConfigError
-from ember.recipes.config import (
-    RecipeConfig,
-    apply_overrides,
-    field_comments,
-    from_mapping,
-    load_yaml,
-    to_yaml,
-)
+from ember.recipes.config import RecipeConfig, apply_overrides, from_mapping
+from ember.recipes.config_fields import field_comments
+from ember.recipes.config_yaml import load_yaml, to_yaml
 
 
 @dataclass

@@ -12,7 +12,7 @@ from ember import recipes
 from ember.errors import ConfigError
 from ember.models.dbn import DeepBeliefNetwork
 from ember.recipes.dbn import split_labelled
-from ember.recipes.experiment import load_images
+from ember.recipes.images import load_images
 from ember.runs import load_checkpoint, metrics_log, training
 
 TINY = {

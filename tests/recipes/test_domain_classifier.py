@@ -10,7 +10,7 @@ from ember import layers
 from ember.errors import DataError
 from ember.models.sequential import Sequential
 from ember.recipes import domain_classifier as dc
-from ember.recipes.experiment import load_images
+from ember.recipes.images import load_images
 
 
 @pytest.fixture(autouse=True)

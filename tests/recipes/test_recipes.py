@@ -9,7 +9,7 @@ import torch
 
 from ember import recipes
 from ember.errors import ConfigError, UnknownNameError
-from ember.recipes.config import field_comments
+from ember.recipes.config_fields import field_comments
 
 SMALL = {"train_samples": 300, "epochs": 1, "device": "cpu"}
 IMAGE_MODULES = (recipes.fashion_mlp, recipes.fashion_cnn, recipes.fashion_resnet)

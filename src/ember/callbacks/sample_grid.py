@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ember.errors import ConfigError
-from ember.saving import atomic_path
+from ember.files import atomic_path
 from ember.train.callback import Callback, Logs
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
+from ember.cli.parser import build_parser
 from ember.errors import ConfigError, EmberError, RunError, ShapeError, WeightsMismatchError
 
 # errors in what the user asked for (exit 2); any other ember error is a failure (exit 1)
@@ -24,10 +25,16 @@ USAGE_ERRORS = (ConfigError, RunError, ShapeError, WeightsMismatchError)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # a bare `ember`: the help, not an error
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)  # --help and usage errors end here, before torch loads
+    # Here, not at the top: the commands load torch and the recipes (seconds), which `ember
+    # --help` and a mistyped command never need.
     from ember.cli import commands
-    from ember.cli.parser import build_parser
 
-    args = build_parser().parse_args(argv)
     console = Console(soft_wrap=True)  # paths and messages stay on one line, whole
     if not console.is_terminal:
         console.width = 160  # rich assumes 80 columns in a pipe, which squeezes tables

@@ -11,11 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from ember import datasets, models, recipes
+from ember.cli.generate import generate_text, print_generation
 from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
 from ember.errors import ConfigError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
+from ember.recipes import config_yaml
 from ember.runs import training
 from ember.runs.compare import compare_runs, format_comparison
 from ember.runs.report import render_report
@@ -27,7 +29,7 @@ def resolve(spec: str, overrides: list[str], **flags: Any) -> tuple[recipes.Reci
     ``--set`` pairs and then by flags such as ``--epochs``; every value is type-checked."""
     path = Path(spec)
     if spec.endswith((".yaml", ".yml")) or path.exists() or "/" in spec:
-        name, fields = run_config.load_yaml(path)
+        name, fields = config_yaml.load_yaml(path)
         if name is None:
             raise ConfigError(
                 f"{path} does not say which recipe it configures. Fix: add a line such as "
@@ -115,8 +117,6 @@ def predict(args: argparse.Namespace, console: Console) -> int:
 
 def generate(args: argparse.Namespace, console: Console) -> int:
     """``ember generate``."""
-    from ember.cli.generate import generate_text, print_generation
-
     pieces = generate_text(
         args.run,
         args.prompt,

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ember.errors import ConfigError, ShapeError
+from ember.nlp.text_inputs import text_encoding
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 
@@ -46,8 +47,6 @@ def load_inputs(
 
 def text_inputs(experiment: Any, texts: Sequence[str]) -> tuple[list[str], torch.Tensor]:
     """Token ids for ``texts`` through a text-classification run's tokenizer."""
-    from ember.nlp.text_inputs import text_encoding
-
     if experiment.tokenizer is None or experiment.evaluation != "classification":
         raise ConfigError(
             "--text needs a text-classification run (sentiment-*), whose tokenizer encodes the "

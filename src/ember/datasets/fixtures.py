@@ -23,7 +23,7 @@ import numpy as np
 
 from ember.datasets.idx import IDX_DTYPES
 from ember.errors import DataError
-from ember.saving import atomic_path
+from ember.files import atomic_path
 
 Split = tuple[np.ndarray, np.ndarray]
 _CIFAR_FOLDER = "cifar-10-batches-bin"

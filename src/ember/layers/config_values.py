@@ -1,7 +1,7 @@
 """A layer's constructor arguments as JSON and back: names and numbers as they are, initializer and
 regularizer objects as ``{"module", "class_name", "config"}``.
 
-Model saving (``ember.serialization``) writes every layer's config through :func:`serialize_value`;
+Model saving (``ember.models.serialization``) writes every layer's config through :func:`serialize_value`;
 loading, and ``Bidirectional`` rebuilding its wrapped layers, read them back with
 :func:`deserialize_value`.
 

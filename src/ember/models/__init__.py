@@ -1,7 +1,8 @@
 """The Keras front door: ``Sequential``, ``Model`` (wrap any module), ``load_model``, and the zoo.
 
 Each file has one job: ``model.py`` (compile/fit/evaluate/predict for any module),
-``sequential.py``, ``fit_arguments.py``, ``saving.py``/``serialization.py`` (model folders),
+``sequential.py``, ``fit_arguments.py``, ``serialization.py`` (architectures as data),
+``saving.py``/``loading.py`` (model folders),
 ``summary.py``, ``weights.py``, ``lr_finder.py``; plus two models that train in their own way
 on the same engine, ``Perceptron`` and ``DeepBeliefNetwork``. The architectures themselves live
 in :mod:`ember.zoo` and are re-exported here.
@@ -10,10 +11,10 @@ in :mod:`ember.zoo` and are re-exported here.
 """
 
 from ember.models.dbn import DeepBeliefNetwork
+from ember.models.loading import load_model
 from ember.models.model import Model
 from ember.models.perceptron import Perceptron
 from ember.models.sequential import Sequential
-from ember.serialization import load_model
 from ember.zoo import (
     VAE,
     BernoulliRBM,

@@ -32,7 +32,7 @@ import torch
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
 from ember.errors import ConfigError
-from ember.saving import atomic_path
+from ember.files import atomic_path
 from ember.train.callback import Callback, Logs
 from ember.train.precision import resolve_device
 from ember.train.trainer import Trainer

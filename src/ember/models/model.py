@@ -58,6 +58,7 @@ class Model(nn.Module):
         self.history: History | None = None
         self.seen_input_shape: tuple[int, ...] | None = None
         self.text_encoding: TextEncoding | None = None
+        self.compile_config: dict[str, Any] | None = None  # what compile() got, for saving
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.module is None:
@@ -115,7 +116,7 @@ class Model(nn.Module):
         self.trainer = Trainer(
             self.task, optimizer, precision=precision, compile=jit_compile, device=device
         )
-        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+        self.compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
 
     @property
     def network(self) -> nn.Module:

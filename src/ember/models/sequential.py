@@ -12,6 +12,8 @@ from torch import nn
 from ember.errors import ConfigError
 from ember.layers.base import Layer, reset_states
 from ember.models.model import Model, device_of, snake_case
+from ember.models.saving import save_model
+from ember.models.serialization import sequential_config
 
 # The activations a following cross-entropy can absorb (see ``losses.logits_version``).
 _FUSABLE = {nn.Softmax: "softmax", nn.Sigmoid: "sigmoid"}
@@ -138,14 +140,11 @@ class Sequential(Model):
 
     def get_config(self) -> dict[str, Any]:
         """The architecture as JSON-ready data (see :func:`ember.models.load_model`)."""
-        from ember.serialization import sequential_config
-
         return sequential_config(self)
 
     def save(self, path: str | Path) -> None:
         """Save architecture (``config.json``) and weights (``model.safetensors``) in a folder."""
-        from ember.serialization import save_model
-
+        self._ensure_built()
         save_model(self, path)
 
     def _unique_name(self, base: str) -> str:

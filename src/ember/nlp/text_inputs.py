@@ -19,14 +19,19 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ember.errors import ConfigError, DataError
+from ember.errors import ConfigError, DataError, SaveError
+from ember.nlp.bpe_tokenizer import BPETokenizer
+from ember.nlp.char_tokenizer import CharTokenizer
+from ember.nlp.word_tokenizer import WordTokenizer
 
 
 @dataclass(frozen=True)
@@ -138,18 +143,12 @@ TOKENIZER_FILE = "tokenizer.json"  # beside a saved model's config.json
 
 def load_tokenizer(path: Any) -> Any:
     """Read any ember tokenizer file, whichever class wrote it (``CharTokenizer`` ...)."""
-    import json
-    from pathlib import Path
-
-    from ember import nlp
-    from ember.errors import SaveError
-
     try:
         kind = json.loads(Path(path).read_text(encoding="utf-8")).get("ember_tokenizer")
     except (OSError, ValueError, AttributeError) as error:
         raise SaveError(f"{path} is not a readable tokenizer JSON file ({error}).") from error
-    classes = {"CharTokenizer": nlp.CharTokenizer, "WordTokenizer": nlp.WordTokenizer}
-    classes["BPETokenizer"] = nlp.BPETokenizer
+    classes = {"CharTokenizer": CharTokenizer, "WordTokenizer": WordTokenizer}
+    classes["BPETokenizer"] = BPETokenizer
     if kind not in classes:
         raise SaveError(
             f"{path} holds no ember tokenizer (found {kind!r}). Fix: save it with tokenizer.save."

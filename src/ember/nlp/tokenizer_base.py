@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import torch
 
 from ember.errors import ConfigError, DataError, SaveError
-from ember.saving import write_json
+from ember.files import write_json
 
 PAD_TOKEN = "[PAD]"  # always id 0
 FORMAT = 1  # version of ember's tokenizer JSON layout

@@ -50,18 +50,12 @@ from typing import Any
 import torch
 
 from ember.errors import ConfigError, DataError, SaveError
+from ember.files import read_json, write_json
 from ember.layers import Embedding
 from ember.nlp import word_vectors
 from ember.nlp.tokenizer_base import Tokenizer
 from ember.nlp.word2vec_training import train
-from ember.saving import (
-    CONFIG_FILE,
-    read_json,
-    read_tensors,
-    save_directory,
-    save_tensors,
-    write_json,
-)
+from ember.saving import CONFIG_FILE, read_tensors, save_directory, save_tensors
 
 VECTORS_FILE = "vectors.safetensors"
 FORMAT = 1  # version of the folder layout written by Word2Vec.save

@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from ember.errors import ConfigError, DataError, ShapeError, UnknownNameError
+from ember.files import atomic_path
 from ember.layers import Embedding
 from ember.nlp.tokenizer_base import PAD_TOKEN, Tokenizer
-from ember.saving import atomic_path
 
 MAP_METHODS = ("pca", "tsne")
 UNKNOWN_ROWS = ("random", "zero")

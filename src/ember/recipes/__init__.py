@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from ember.errors import ConfigError, UnknownNameError
+from ember.plots.feature_maps import METHODS
 from ember.recipes import (
     autoencoders,
     dbn,
@@ -31,7 +32,8 @@ from ember.recipes import (
     textgen,
     vae,
 )
-from ember.recipes.experiment import Experiment, ImageData, flip_averaged, load_images
+from ember.recipes.experiment import Experiment
+from ember.recipes.images import flip_averaged, load_images
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,6 @@ class Recipe:
 
     def build(self, config: Any) -> Experiment:
         """Data, model and engine for ``config``."""
-        from ember.runs.feature_maps import METHODS  # here: ember.runs imports this module
 
         methods = tuple(getattr(config, "feature_maps", ("pca",)))
         unknown = [method for method in methods if method not in METHODS]

@@ -44,8 +44,9 @@ from torchmetrics.functional.classification import binary_auroc
 from ember import optimizers, schedules
 from ember.errors import ConfigError
 from ember.recipes.config import RecipeConfig
-from ember.recipes.experiment import DataSplits, Experiment, load_images
+from ember.recipes.experiment import DataSplits, Experiment
 from ember.recipes.figures import one_per_class, plot_codes, plot_image_rows, plot_score_histograms
+from ember.recipes.images import load_images
 from ember.tasks.autoencoder import Autoencoder
 from ember.train import Trainer
 from ember.zoo.autoencoders import ConvAutoencoder, DenseAutoencoder

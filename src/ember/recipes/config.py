@@ -1,32 +1,28 @@
-"""Typed recipe configs: one dataclass per recipe, overridden from ``--set key=value`` or YAML.
+"""Typed run configs: one dataclass per recipe, overridden from ``--set key=value`` or YAML.
 
-A recipe's settings live in a ``@dataclass`` with one comment per field (nanoGPT style). This module
-reads those comments and applies command-line overrides and mappings read from YAML, checking each
-value against its field's type (:mod:`ember.recipes.config_types`). Reading and writing the YAML
-files themselves is :mod:`ember.recipes.config_yaml`'s job; its ``load_yaml`` and ``to_yaml`` are
-re-exported here.
+A recipe's settings live in a ``@dataclass`` with one comment per field (nanoGPT style,
+read by :mod:`ember.recipes.config_fields`); its base :class:`RecipeConfig` holds what every run
+has. This module applies command-line overrides and mappings read from YAML, checking each value
+against its field's type (:mod:`ember.recipes.config_types`). Reading and writing ``config.yaml``
+is :mod:`ember.recipes.config_yaml`'s job.
 
 Example:
     >>> config = apply_overrides(RecipeConfig(), ["epochs=3", "device=cpu"])
     >>> config.epochs, config.device
     (3, 'cpu')
-    >>> field_comments(RecipeConfig)["batch_size"]
-    'samples per training step'
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
-import io
-import textwrap
-import tokenize
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from ember.errors import ConfigError
+from ember.recipes.config_fields import field_default, init_fields
 from ember.recipes.config_types import _convert_field, _parse_text, _type_hints
+from ember.recipes.config_yaml import _as_yaml_text
 
 ConfigT = TypeVar("ConfigT")
 
@@ -40,72 +36,6 @@ class RecipeConfig:
     epochs: int = 10  # passes over the training data
     batch_size: int = 32  # samples per training step
     feature_maps: tuple[str, ...] = ("pca",)  # classifier reports' feature maps: pca, tsne
-
-
-# ---------------------------------------------------------------------------------------------
-# Field comments
-# ---------------------------------------------------------------------------------------------
-
-
-def field_comments(cls: type | object) -> dict[str, str]:
-    """Each dataclass field's trailing ``# comment``, read from the class source ("" if none).
-
-    Base classes are read too, so inherited fields keep their comments. A class whose source
-    cannot be found (defined in a REPL, say) gets empty strings.
-
-    Example:
-        >>> field_comments(RecipeConfig)["epochs"]
-        'passes over the training data'
-    """
-    cls = cls if isinstance(cls, type) else type(cls)
-    comments = {field.name: "" for field in dataclasses.fields(cls)}
-    for klass in reversed(cls.__mro__):  # base first, so a subclass that redefines a field wins
-        if klass is object:
-            continue
-        for name, comment in _class_comments(klass).items():
-            if name in comments and comment:
-                comments[name] = comment
-    return comments
-
-
-def _class_comments(klass: type) -> dict[str, str]:
-    """``{name: comment}`` for the annotated assignments directly in ``klass``'s body."""
-    try:
-        source = textwrap.dedent(inspect.getsource(klass))
-    except (OSError, TypeError):  # no source file: REPL, doctest, compiled module
-        return {}
-    comments: dict[str, str] = {}
-    body_depth = 1  # the class statement sits at indentation depth 0 after dedent
-    depth = 0
-    statement: list[tokenize.TokenInfo] = []  # tokens of the logical line being read
-    statement_depth = 0
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.INDENT:
-                depth += 1
-            elif token.type == tokenize.DEDENT:
-                depth -= 1
-            elif token.type == tokenize.NEWLINE:
-                name, comment = _annotated_name_and_comment(statement)
-                if name is not None and statement_depth == body_depth:
-                    comments[name] = comment
-                statement = []
-            elif token.type != tokenize.NL:
-                if not statement:
-                    statement_depth = depth
-                statement.append(token)
-    except (tokenize.TokenError, SyntaxError):
-        pass  # keep what was read; a comment is never worth crashing over
-    return comments
-
-
-def _annotated_name_and_comment(statement: list[tokenize.TokenInfo]) -> tuple[str | None, str]:
-    code = [token for token in statement if token.type != tokenize.COMMENT]
-    if len(code) < 2 or code[0].type != tokenize.NAME or code[1].string != ":":
-        return None, ""
-    comments = [token.string for token in statement if token.type == tokenize.COMMENT]
-    # The trailing comment is the last one; a field spread over lines may carry others inside.
-    return code[0].string, comments[-1].lstrip("#").strip() if comments else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,7 +62,7 @@ def apply_overrides(config: ConfigT, pairs: Sequence[str], *, recipe: str | None
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"expected a config dataclass instance, received {config!r}")
     cls = type(config)
-    fields = _init_fields(cls)
+    fields = init_fields(cls)
     hints = _type_hints(cls)
     changes: dict[str, Any] = {}
     for pair in pairs:
@@ -180,13 +110,13 @@ def from_mapping(
             f"{source}: expected a mapping of config keys to values, received "
             f"{type(mapping).__name__} {mapping!r}. Write one `key: value` per setting."
         )
-    fields = _init_fields(cls)
+    fields = init_fields(cls)
     hints = _type_hints(cls)
     values: dict[str, Any] = {}
     for key, value in mapping.items():
         if key not in fields:
             raise ConfigError(_unknown_key_message(key, cls, fields, recipe, source))
-        example = _field_default(fields[key])
+        example = field_default(fields[key])
         fix = f"Fix it in {source}"
         if example is not dataclasses.MISSING:
             fix += f", e.g. {_as_yaml_text(key, example)}"
@@ -196,7 +126,7 @@ def from_mapping(
     missing = [
         name
         for name, field in fields.items()
-        if name not in values and _field_default(field) is dataclasses.MISSING
+        if name not in values and field_default(field) is dataclasses.MISSING
     ]
     if missing:
         raise ConfigError(
@@ -204,19 +134,6 @@ def from_mapping(
             f"{_for_recipe(cls, recipe)}. Add a `key: value` line for each."
         )
     return cls(**values)
-
-
-def _init_fields(cls: type) -> dict[str, dataclasses.Field]:
-    """The fields a user may set (those the dataclass ``__init__`` takes), by name."""
-    return {field.name: field for field in dataclasses.fields(cls) if field.init}
-
-
-def _field_default(field: dataclasses.Field) -> Any:
-    if field.default is not dataclasses.MISSING:
-        return field.default
-    if field.default_factory is not dataclasses.MISSING:
-        return field.default_factory()
-    return dataclasses.MISSING
 
 
 def _for_recipe(cls: type, recipe: str | None) -> str:
@@ -256,15 +173,4 @@ def _as_set_text(value: Any) -> str:
     return str(value)
 
 
-# Last, because config_yaml imports field_comments from this module: by the time it does, every
-# name above exists. Re-exported so callers import all config helpers from one place.
-from ember.recipes.config_yaml import _as_yaml_text, load_yaml, to_yaml  # noqa: E402
-
-__all__ = [
-    "RecipeConfig",
-    "apply_overrides",
-    "field_comments",
-    "from_mapping",
-    "load_yaml",
-    "to_yaml",
-]
+__all__ = ["RecipeConfig", "apply_overrides", "from_mapping"]

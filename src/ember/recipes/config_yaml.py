@@ -2,8 +2,7 @@
 
 A run's ``config.yaml`` names its recipe, lists every field with that field's comment above it and
 records the package versions. ``ember train config.yaml`` runs it again; the values it reads are
-checked by :func:`~ember.recipes.config.from_mapping`. Both functions are re-exported by
-:mod:`ember.recipes.config`.
+checked by :func:`ember.recipes.config.from_mapping`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 import yaml
 
 from ember.errors import ConfigError
-from ember.recipes.config import _init_fields, field_comments
+from ember.recipes.config_fields import field_comments, init_fields
 
 
 def load_yaml(path: str | os.PathLike[str]) -> tuple[str | None, dict[str, Any]]:
@@ -114,7 +113,7 @@ def to_yaml(config: Any, recipe: str, versions: Mapping[str, str]) -> str:
         "# ember run config — run it again with: ember train <this file>",
         _dump({"recipe": recipe}, "recipe"),
     ]
-    for name in _init_fields(type(config)):
+    for name in init_fields(type(config)):
         if comments.get(name):
             lines.append(f"# {comments[name]}")
         lines.append(_dump({name: _plain(getattr(config, name))}, name))

@@ -35,7 +35,8 @@ from ember.data.splits import train_test_split
 from ember.errors import ConfigError
 from ember.models.dbn import DeepBeliefNetwork
 from ember.recipes.config import RecipeConfig
-from ember.recipes.experiment import DataSplits, Experiment, load_images
+from ember.recipes.experiment import DataSplits, Experiment
+from ember.recipes.images import load_images
 from ember.train.callback import Callback
 
 

@@ -10,7 +10,7 @@ classifier trained on the images' own domain instead (:func:`ember.metrics.frech
   with Adam (1e-3) for 8 epochs at batch 128 on all training images, seed 0; about 92% test
   accuracy on Fashion-MNIST and 99% on MNIST (written into the file, see ``test_accuracy``);
 - the features: its penultimate layer, the 128 ReLU outputs of Dense 128 that its softmax head
-  reads (what :func:`ember.runs.feature_maps.penultimate_features` returns), in eval mode.
+  reads (what :func:`ember.plots.feature_maps.penultimate_features` returns), in eval mode.
 
 A domain FID is only comparable with others from the same classifier file and the same number
 of images (the estimate is biased upward for small sets), never with published FIDs.
@@ -48,7 +48,7 @@ from ember.datasets.cache import data_home
 from ember.errors import DataError
 from ember.metrics.frechet import class_coverage, frechet_distance
 from ember.models.sequential import Sequential
-from ember.recipes.experiment import load_images
+from ember.recipes.images import load_images
 from ember.saving import load_weights, save_tensors
 from ember.train.precision import resolve_device
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from ember import layers, models, optimizers, schedules
 from ember.recipes.config import RecipeConfig
-from ember.recipes.experiment import Experiment, load_images
+from ember.recipes.experiment import Experiment
+from ember.recipes.images import load_images
 
 
 @dataclass

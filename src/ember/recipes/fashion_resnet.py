@@ -22,7 +22,8 @@ from torch import nn
 from ember import optimizers
 from ember.data import Augment, RandomCrop, RandomFlip
 from ember.recipes.config import RecipeConfig
-from ember.recipes.experiment import Experiment, flip_averaged, load_images
+from ember.recipes.experiment import Experiment
+from ember.recipes.images import flip_averaged, load_images
 from ember.schedules import OneCycle
 from ember.tasks import Supervised
 from ember.train import Trainer

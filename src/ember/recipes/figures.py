@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 from ember.callbacks.sample_grid import image_grid
+from ember.plots.feature_maps import embed, plot_feature_map
+from ember.plots.figure import new_figure, save_figure
 
 
 def plot_image_rows(
@@ -36,10 +38,9 @@ def plot_image_rows(
 
     ``column_titles`` (K names, e.g. each image's class) go above the first row.
     """
-    from ember.runs import plots  # here, not at the top: ember.runs imports the recipes
 
     count = max(len(images) for images in rows.values())
-    figure = plots._figure(max(4.0, 0.9 * count + 1.2), 1.0 * len(rows) + 0.6)
+    figure = new_figure(max(4.0, 0.9 * count + 1.2), 1.0 * len(rows) + 0.6)
     figure.suptitle(title)
     for index, (name, images) in enumerate(rows.items()):
         axes = figure.add_subplot(len(rows), 1, index + 1)
@@ -49,23 +50,22 @@ def plot_image_rows(
             height, width = images.shape[1:3]
             for column, text in enumerate(column_titles):
                 axes.text(2 + column * (width + 2) + width / 2, -2, text, ha="center", fontsize=8)
-    return plots._save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_image_grid(
     images: torch.Tensor, path: str | os.PathLike, title: str, columns: int | None = None
 ) -> Any:
     """Images ``(N, H, W, C)`` tiled ``columns`` to a row (default: a square), under a title."""
-    from ember.runs import plots
 
     columns = columns or int(np.ceil(np.sqrt(len(images))))
     mosaic = image_grid(_numpy(images), columns=columns, padding=2)
     side = min(9.0, max(4.0, mosaic.shape[1] / 40))  # about 40 pixels of mosaic per inch
-    figure = plots._figure(side, side * mosaic.shape[0] / mosaic.shape[1] + 0.5)
+    figure = new_figure(side, side * mosaic.shape[0] / mosaic.shape[1] + 0.5)
     axes = figure.add_subplot()
     _show(axes, mosaic)
     axes.set_title(title)
-    return plots._save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_score_histograms(
@@ -76,14 +76,13 @@ def plot_score_histograms(
     The x axis is logarithmic when the scores span more than a factor of 20, as reconstruction
     errors do.
     """
-    from ember.runs import plots
 
     values = [np.asarray(group, dtype=np.float64) for group in scores.values()]
     everything = np.concatenate(values)
     low, high = float(everything.min()), float(everything.max())
     logarithmic = low > 0 and high > 20 * low
     bins = np.geomspace(low, high, 61) if logarithmic else np.linspace(low, high or 1.0, 61)
-    figure = plots._figure(7, 4)
+    figure = new_figure(7, 4)
     axes = figure.add_subplot()
     for (name, group), colour in zip(scores.items(), ("tab:blue", "tab:red", "tab:green")):
         label = f"{name} ({len(group):,} images)"
@@ -95,7 +94,7 @@ def plot_score_histograms(
     axes.set_ylabel("density")
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
-    return plots._save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_codes(
@@ -109,8 +108,7 @@ def plot_codes(
 ) -> list[Path]:
     """Draw codes ``(N, D)`` coloured by class: as they are when D = 2 (``<stem>.png``), else
     their PCA and t-SNE maps (``<stem>-pca.png``, ``<stem>-tsne.png``, at most
-    :data:`ember.runs.feature_maps.MAX_POINTS` points each)."""
-    from ember.runs.feature_maps import embed, plot_feature_map  # ember.runs imports recipes
+    :data:`ember.plots.feature_maps.MAX_POINTS` points each)."""
 
     if codes.shape[1] == 2:
         path = out_dir / f"{stem}.png"

@@ -32,6 +32,7 @@ import torch
 from ember import layers, models, optimizers, schedules
 from ember.datasets import sunspots
 from ember.errors import ConfigError
+from ember.plots.figure import new_figure, save_figure
 from ember.recipes.config import RecipeConfig
 from ember.recipes.experiment import DataSplits, Experiment
 
@@ -271,9 +272,7 @@ def plot_forecasts(
         >>> path.stat().st_size > 0
         True
     """
-    from ember.runs import plots  # here, not at the top: ember.runs imports the recipes
-
-    figure = plots._figure(9, 4.5)
+    figure = new_figure(9, 4.5)
     axes = figure.add_subplot()
     axes.plot(years, truth, color="black", marker="o", markersize=3, linewidth=2, label="truth")
     styles = [{"linewidth": 2}, {"linestyle": "--"}, {"linestyle": ":", "linewidth": 1.8}]
@@ -285,4 +284,4 @@ def plot_forecasts(
     axes.set_ylabel("sunspot number")
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
-    plots._save(figure, path)
+    save_figure(figure, path)

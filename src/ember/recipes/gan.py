@@ -48,9 +48,11 @@ import torch
 from ember import optimizers
 from ember.callbacks.sample_grid import SampleGrid, image_grid, save_png
 from ember.errors import ConfigError
+from ember.plots.figure import new_figure, save_figure
 from ember.recipes.config import RecipeConfig
 from ember.recipes.domain_classifier import domain_classifier, sample_quality
-from ember.recipes.experiment import Experiment, load_images
+from ember.recipes.experiment import Experiment
+from ember.recipes.images import load_images
 from ember.tasks.gan import GAN
 from ember.tasks.gan_checks import check_class_loss
 from ember.train import Trainer
@@ -276,10 +278,9 @@ def plot_shares(
         >>> path.stat().st_size > 0
         True
     """
-    from ember.runs import plots  # here, not at the top: ember.runs imports the recipes
 
     values = shares.double().tolist()
-    figure = plots._figure(8, 4)
+    figure = new_figure(8, 4)
     axes = figure.add_subplot()
     colors = ["tab:red" if value < target else "tab:blue" for value in values]
     bars = axes.bar(range(len(values)), values, color=colors)
@@ -291,4 +292,4 @@ def plot_shares(
     axes.set_ylim(0, max(*values, target) * 1.2)  # room for the legend above the bars
     axes.legend(fontsize="small", loc="upper right")
     axes.grid(axis="y", alpha=0.3)
-    plots._save(figure, path)
+    save_figure(figure, path)

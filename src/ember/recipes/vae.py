@@ -37,8 +37,9 @@ from ember import optimizers, schedules
 from ember.errors import ConfigError
 from ember.recipes.autoencoders import batched, check_positive_ints
 from ember.recipes.config import RecipeConfig
-from ember.recipes.experiment import Experiment, load_images
+from ember.recipes.experiment import Experiment
 from ember.recipes.figures import one_per_class, plot_codes, plot_image_grid, plot_image_rows
+from ember.recipes.images import load_images
 from ember.tasks.vae import VariationalAutoencoder
 from ember.train import Trainer
 from ember.zoo.vae import VAE, interpolate, latent_grid

@@ -28,8 +28,8 @@ from torchmetrics.functional.classification import (
     multiclass_roc,
 )
 
+from ember.plots.feature_maps import feature_map
 from ember.recipes.experiment import Experiment
-from ember.runs.feature_maps import feature_map
 from ember.saving import save_tensors
 
 WRONG_IMAGES = 24  # how many confidently wrong images (or texts) the report shows

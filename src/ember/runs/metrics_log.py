@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ember.saving import atomic_path
+from ember.files import atomic_path
 
 METRICS_FILE = "metrics.jsonl"
 

@@ -21,12 +21,10 @@ from typing import Any
 
 import torch
 
-from ember.saving import atomic_path
+from ember.plots.figure import MAX_ANNOTATED_CLASSES, new_figure, save_figure
 
 # Keys of an epoch record that are bookkeeping, not metrics to draw.
 NOT_METRICS = ("kind", "epoch", "step", "time", "learning_rate", "split", "checkpoint")
-DPI = 100
-MAX_ANNOTATED_CLASSES = 20  # beyond this, confusion-matrix counts and ROC legends are unreadable
 
 
 def metric_names(records: Sequence[dict]) -> list[str]:
@@ -67,7 +65,7 @@ def plot_curves(records: Sequence[dict], path: str | os.PathLike) -> Any:
     names = metric_names(records) or ["loss"]
     columns = min(3, len(names))
     rows = math.ceil(len(names) / columns)
-    figure = _figure(4.2 * columns, 3.2 * rows)
+    figure = new_figure(4.2 * columns, 3.2 * rows)
     for index, name in enumerate(names):
         axes = figure.add_subplot(rows, columns, index + 1)
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
@@ -81,12 +79,12 @@ def plot_curves(records: Sequence[dict], path: str | os.PathLike) -> Any:
             axes.legend(fontsize="small")
         else:
             axes.text(0.5, 0.5, "not logged yet", ha="center", va="center")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_learning_rate(records: Sequence[dict], path: str | os.PathLike) -> Any:
     """The learning rate of each epoch (log scale when it spans more than a factor of 10)."""
-    figure = _figure(6, 3.2)
+    figure = new_figure(6, 3.2)
     axes = figure.add_subplot()
     epochs, rates = _series(records, "learning_rate")
     axes.plot(epochs, rates, marker="o", markersize=3)
@@ -95,7 +93,7 @@ def plot_learning_rate(records: Sequence[dict], path: str | os.PathLike) -> Any:
     _epoch_axis(axes)
     axes.set_ylabel("learning rate")
     axes.grid(alpha=0.3)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(
@@ -105,7 +103,7 @@ def plot_confusion_matrix(
     counts = matrix.detach().cpu().long()
     size = len(class_names)
     side = min(14.0, max(5.0, 0.55 * size + 2.5))
-    figure = _figure(side, side * 0.9)
+    figure = new_figure(side, side * 0.9)
     axes = figure.add_subplot()
     image = axes.imshow(counts.numpy(), cmap="Blues")
     figure.colorbar(image, ax=axes, shrink=0.8)
@@ -125,7 +123,7 @@ def plot_confusion_matrix(
                 count = counts[true, predicted].item()
                 colour = "white" if count > threshold else "black"
                 axes.text(predicted, true, str(count), ha="center", va="center", color=colour)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_roc_curves(
@@ -136,7 +134,7 @@ def plot_roc_curves(
     path: str | os.PathLike,
 ) -> Any:
     """One-vs-rest ROC curve of each class, its AUC in the legend, chance as a dashed diagonal."""
-    figure = _figure(6.5, 5.5)
+    figure = new_figure(6.5, 5.5)
     axes = figure.add_subplot()
     for fpr, tpr, auc, name in zip(false_positive_rates, true_positive_rates, aucs, class_names):
         auc_text = "n/a" if math.isnan(auc) else f"{auc:.3f}"
@@ -148,7 +146,7 @@ def plot_roc_curves(
     axes.grid(alpha=0.3)
     if len(class_names) <= MAX_ANNOTATED_CLASSES:
         axes.legend(fontsize="small", loc="lower right")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_wrong_images(
@@ -172,7 +170,7 @@ def plot_wrong_images(
     inches_per_pixel = 2.0 / cell_width  # each tile is 2 inches wide
     band = math.ceil(0.42 / inches_per_pixel)  # room for two lines of 8-point text
     cell_height = band + height + margin
-    figure = _figure(2.0 * columns, rows * cell_height * inches_per_pixel, layout=None)
+    figure = new_figure(2.0 * columns, rows * cell_height * inches_per_pixel, layout=None)
     axes = figure.add_axes((0, 0, 1, 1))
     axes.axis("off")
     mosaic = torch.ones(rows * cell_height, columns * cell_width, 3)  # white, (H', W', RGB)
@@ -189,14 +187,14 @@ def plot_wrong_images(
     axes.imshow(mosaic.numpy(), aspect="auto", interpolation="nearest")
     if count == 0:
         axes.text(0.5, 0.5, "no wrong predictions", ha="center", transform=axes.transAxes)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_comparison(histories: dict[str, Sequence[dict]], path: str | os.PathLike) -> Any:
     """Loss and accuracy per epoch, one line per run (validation, else training, marked so)."""
     logged = {name for records in histories.values() for name in metric_names(records)}
     panels = [name for name in ("loss", "accuracy") if name in logged] or ["loss"]
-    figure = _figure(5.5 * len(panels), 4)
+    figure = new_figure(5.5 * len(panels), 4)
     figure.suptitle("validation per epoch (training where marked)")
     for index, name in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
@@ -215,7 +213,7 @@ def plot_comparison(histories: dict[str, Sequence[dict]], path: str | os.PathLik
             axes.legend(fontsize="small")
         else:
             axes.text(0.5, 0.5, "no epochs logged", ha="center", va="center")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _epoch_axis(axes: Any) -> None:
@@ -229,18 +227,3 @@ def _series(records: Sequence[dict], key: str) -> tuple[list[int], list[float]]:
     pairs = [(r["epoch"], as_float(r.get(key))) for r in records if "epoch" in r]
     pairs = [(epoch, value) for epoch, value in pairs if value is not None]
     return [epoch for epoch, _ in pairs], [value for _, value in pairs]
-
-
-def _figure(width: float, height: float, layout: str | None = "constrained") -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), layout=layout)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Any, path: str | os.PathLike) -> Any:
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=DPI)
-    return figure

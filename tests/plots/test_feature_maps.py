@@ -12,7 +12,7 @@ from torch import nn
 from ember import EmberError, layers
 from ember.errors import ConfigError, DataError
 from ember.models.sequential import Sequential
-from ember.runs.feature_maps import embed, feature_map, penultimate_features, plot_feature_map
+from ember.plots.feature_maps import embed, feature_map, penultimate_features, plot_feature_map
 
 
 def _mlp() -> Sequential:

@@ -1,0 +1,85 @@
+"""The public API of ember, read by type checkers and IDEs, and by ``__init__.py``'s lazy
+loader (each name is imported on first use)."""
+
+from . import activations as activations
+from . import callbacks as callbacks
+from . import checks as checks
+from . import data as data
+from . import datasets as datasets
+from . import layers as layers
+from . import losses as losses
+from . import metrics as metrics
+from . import models as models
+from . import optimizers as optimizers
+from . import schedules as schedules
+from . import tasks as tasks
+from . import train as train
+from . import zoo as zoo
+from .errors import (
+    ConfigError as ConfigError,
+)
+from .errors import (
+    DataError as DataError,
+)
+from .errors import (
+    DatasetError as DatasetError,
+)
+from .errors import (
+    EmberError as EmberError,
+)
+from .errors import (
+    NotCompiledError as NotCompiledError,
+)
+from .errors import (
+    SaveError as SaveError,
+)
+from .errors import (
+    ShapeError as ShapeError,
+)
+from .errors import (
+    WeightsMismatchError as WeightsMismatchError,
+)
+from .models import Model as Model
+from .models import Sequential as Sequential
+from .models import load_model as load_model
+from .models.lr_finder import find_learning_rate as find_learning_rate
+from .saving import load_weights as load_weights
+from .saving import save_weights as save_weights
+from .seeding import set_seed as set_seed
+from .tasks import (
+    GAN as GAN,
+)
+from .tasks import (
+    Autoencoder as Autoencoder,
+)
+from .tasks import (
+    ContrastiveDivergence as ContrastiveDivergence,
+)
+from .tasks import (
+    LanguageModel as LanguageModel,
+)
+from .tasks import (
+    PerceptronRule as PerceptronRule,
+)
+from .tasks import (
+    Supervised as Supervised,
+)
+from .tasks import (
+    VariationalAutoencoder as VariationalAutoencoder,
+)
+from .train import (
+    Callback as Callback,
+)
+from .train import (
+    History as History,
+)
+from .train import (
+    Objective as Objective,
+)
+from .train import (
+    Task as Task,
+)
+from .train import (
+    Trainer as Trainer,
+)
+from .version import __version__ as __version__

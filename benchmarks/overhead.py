@@ -7,6 +7,7 @@ framework side by side in one process, and prints seconds per epoch and the rati
     python benchmarks/overhead.py                 # all frameworks, 3 repeats, median
     python benchmarks/overhead.py --repeats 1 --skip keras lightning
     python benchmarks/overhead.py --profile       # where ember's time goes (torch.profiler)
+    python benchmarks/overhead.py --device cuda   # on a GPU: data on the device, synced timers
 
 Keras and Lightning are optional (``pip install -e ".[bench]"``); missing ones are reported.
 """
@@ -29,6 +30,19 @@ import ember  # noqa: E402
 from ember import datasets, layers, models  # noqa: E402
 
 torch.set_num_threads(max(1, os.cpu_count() or 1))
+DEVICE = torch.device("cpu")  # set from --device in main()
+
+
+def on_device(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data as tensors on the benchmark's device, before any clock starts."""
+    return torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).to(DEVICE)
+
+
+def clock() -> float:
+    """``time.perf_counter()`` once the device has finished its queued work (CUDA is async)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter()
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -102,11 +116,15 @@ class TorchCNN(nn.Module):
 def run_ember(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
     model = ember_mlp() if kind == "mlp" else ember_cnn()
     model.compile(
-        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], device="cpu"
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        device=DEVICE,
     )
-    start = time.perf_counter()
-    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
-    return time.perf_counter() - start
+    xt, yt = on_device(x, y)
+    start = clock()
+    model.fit(xt, yt, epochs=1, batch_size=batch_size, verbose=0)
+    return clock() - start
 
 
 def run_hand(
@@ -114,12 +132,13 @@ def run_hand(
 ) -> float:
     """The loop a PyTorch user writes: tensors in memory, shuffled index, Adam, running accuracy."""
     model = torch_mlp() if kind == "mlp" else TorchCNN().to(memory_format=torch.channels_last)
+    model.to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused or None)
-    start = time.perf_counter()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    order = torch.randperm(len(xt))
-    correct = torch.zeros((), dtype=torch.long)
-    total_loss = torch.zeros(())
+    xt, yt = on_device(x, y)
+    start = clock()
+    order = torch.randperm(len(xt), device=DEVICE)
+    correct = torch.zeros((), dtype=torch.long, device=DEVICE)
+    total_loss = torch.zeros((), device=DEVICE)
     for i in range(0, len(xt), batch_size):
         index = order[i : i + batch_size]
         xb, yb = xt[index], yt[index]
@@ -131,7 +150,7 @@ def run_hand(
         correct += (logits.argmax(-1) == yb).sum()
         total_loss += loss.detach() * len(yb)
     float(correct), float(total_loss)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def run_keras(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
@@ -162,9 +181,9 @@ def run_keras(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float
             ]
         )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
+    start = clock()  # Keras (torch backend) puts itself on the GPU when one is visible
     model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def run_lightning(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
@@ -187,21 +206,20 @@ def run_lightning(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> f
         def configure_optimizers(self):  # noqa: ANN202
             return torch.optim.Adam(self.parameters(), lr=1e-3)
 
-    loader = DataLoader(
-        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch_size, shuffle=True
-    )
+    loader = DataLoader(TensorDataset(*on_device(x, y)), batch_size=batch_size, shuffle=True)
     trainer = L.Trainer(
         max_epochs=1,
-        accelerator="cpu",
+        accelerator="gpu" if DEVICE.type == "cuda" else "cpu",
+        devices=1,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
     )
     module = Classifier()
-    start = time.perf_counter()
+    start = clock()
     trainer.fit(module, loader)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def run_hand_fused(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
@@ -292,6 +310,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], choices=list(RUNNERS))
     parser.add_argument("--cases", nargs="*", default=["mlp:32", "mlp:256", "cnn:64"])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (data on the device)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-batch", type=int, default=32, help="batch size to profile")
     parser.add_argument(
@@ -301,6 +320,10 @@ def main() -> None:
         help="images in the CNN's epoch (the whole 60,000 takes minutes each)",
     )
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda needs a GPU; none is visible here. Fix: --device cpu.")
     x, y = load()
     if args.profile:
         profile(x, y, args.profile_batch)
@@ -310,7 +333,11 @@ def main() -> None:
     if missing:
         print(f"not installed, skipped: {', '.join(missing)} (pip install -e '.[bench]')")
     cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} repeat(s)")
+    where = torch.cuda.get_device_name() if DEVICE.type == "cuda" else "CPU"
+    print(
+        f"torch {torch.__version__}, {where}, {torch.get_num_threads()} threads, "
+        f"{args.repeats} repeat(s)"
+    )
     results = measure(cases, frameworks, args.repeats, x, y, args.cnn_samples)
     print()
     print(report(results, frameworks))

@@ -33,7 +33,7 @@ def fit(gan, callbacks, epochs=2, labels=None):
 
 def test_one_png_per_epoch_showing_the_generator_on_fixed_noise(tmp_path):
     gan = small_gan()
-    grids = SampleGrid(tmp_path / "samples", num_samples=6, columns=3, seed=5, padding=2)
+    grids = SampleGrid(gan, tmp_path / "samples", num_samples=6, columns=3, seed=5, padding=2)
     fit(gan, [grids])
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == [
         "epoch-001.png",
@@ -50,14 +50,14 @@ def test_one_png_per_epoch_showing_the_generator_on_fixed_noise(tmp_path):
 def test_the_callback_leaves_training_exactly_as_it_was(tmp_path):
     plain, watched = small_gan(), small_gan()
     fit(plain, [])
-    fit(watched, [SampleGrid(tmp_path, num_samples=4)])
+    fit(watched, [SampleGrid(watched, tmp_path, num_samples=4)])
     for key, value in plain.module.state_dict().items():
         assert torch.equal(watched.module.state_dict()[key], value), key
 
 
 def test_a_conditional_grid_has_one_column_per_class(tmp_path):
     gan = small_gan(num_classes=3)
-    grids = SampleGrid(tmp_path, num_samples=6, padding=1)
+    grids = SampleGrid(gan, tmp_path, num_samples=6, padding=1)
     fit(gan, [grids], epochs=1, labels=torch.arange(32) % 3)
     assert grids.columns == 3 and grids.labels.tolist() == [0, 1, 2, 0, 1, 2]
     assert imread(grids.paths[0]).shape[:2] == (2 * 29 + 1, 3 * 29 + 1)
@@ -74,11 +74,10 @@ def test_image_grid_places_images_row_by_row_on_white():
 
 def test_a_task_without_a_generator_is_refused(tmp_path):
     task = ember.Supervised(torch.nn.Linear(2, 2), "mse")
-    trainer = ember.Trainer(task, epochs=1, callbacks=[SampleGrid(tmp_path)], device="cpu")
-    with pytest.raises(ConfigError, match="has no generate"):
-        trainer.fit((torch.rand(4, 2), torch.rand(4, 2)), verbose=0)
+    with pytest.raises(ConfigError, match="has no generate"):  # at once, before any training
+        SampleGrid(task, tmp_path)
     with pytest.raises(ConfigError, match="num_samples=0"):
-        SampleGrid(tmp_path, num_samples=0)
+        SampleGrid(small_gan(), tmp_path, num_samples=0)
 
 
 def test_save_png_scale_repeats_each_pixel_into_a_block(tmp_path):

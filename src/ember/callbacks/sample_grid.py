@@ -24,14 +24,14 @@ class SampleGrid(Callback):
     atomically (a temporary file renamed into place).
 
     Args:
+        sampler: what draws the images: a GAN task, or anything with ``latent_size`` and
+            ``generate(latents, labels)`` (and ``conditional``, ``num_classes`` when conditional).
         folder: where the PNG files go (created if missing).
         num_samples: how many images per grid.
         columns: images per row (default: one per class for a conditional GAN, else a square).
         seed: the noise's seed.
         padding: pixels of white between images.
 
-    Works with any task that has ``latent_size`` and ``generate(latents, labels)``, such as
-    :class:`ember.tasks.gan.GAN`.
 
     Example:
         >>> import pathlib, tempfile, torch, ember
@@ -39,7 +39,7 @@ class SampleGrid(Callback):
         >>> from ember.tasks.gan import GAN
         >>> gan = GAN(DCGANGenerator(8, width=4), DCGANDiscriminator(width=4), latent_size=8)
         >>> folder = tempfile.mkdtemp()
-        >>> grids = SampleGrid(folder, num_samples=16)
+        >>> grids = SampleGrid(gan, folder, num_samples=16)
         >>> trainer = ember.Trainer(gan, epochs=2, device="cpu", callbacks=[grids])
         >>> _ = trainer.fit(torch.rand(32, 28, 28, 1), batch_size=16, verbose=0)
         >>> sorted(p.name for p in pathlib.Path(folder).iterdir())
@@ -48,6 +48,7 @@ class SampleGrid(Callback):
 
     def __init__(
         self,
+        sampler: Any,
         folder: str | Path,
         num_samples: int = 64,
         *,
@@ -60,6 +61,12 @@ class SampleGrid(Callback):
                 raise ConfigError(f"expected a positive integer, received {name}={value!r}")
         if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
             raise ConfigError(f"expected a non-negative integer, received padding={padding!r}")
+        if not (callable(getattr(sampler, "generate", None)) and hasattr(sampler, "latent_size")):
+            raise ConfigError(
+                f"SampleGrid draws a generative task's samples; {type(sampler).__name__} has no "
+                f"generate(latents, labels) and latent_size. Fix: pass ember's GAN task."
+            )
+        self.sampler = sampler
         self.folder = Path(folder)
         self.num_samples = num_samples
         self.columns = columns
@@ -70,12 +77,7 @@ class SampleGrid(Callback):
         self.paths: list[Path] = []
 
     def on_fit_start(self, logs: Logs | None = None) -> None:
-        task = self.trainer.task
-        if not (hasattr(task, "generate") and hasattr(task, "latent_size")):
-            raise ConfigError(
-                f"SampleGrid draws a generative task's samples; {type(task).__name__} has no "
-                f"generate(latents, labels) and latent_size. Fix: use it with ember's GAN task."
-            )
+        task = self.sampler
         generator = torch.Generator().manual_seed(self.seed)  # on the CPU: same noise anywhere
         self.noise = torch.randn(self.num_samples, task.latent_size, generator=generator)
         num_classes = getattr(task, "num_classes", None) if getattr(task, "conditional", 0) else 0
@@ -84,7 +86,7 @@ class SampleGrid(Callback):
             self.columns = num_classes or math.ceil(math.sqrt(self.num_samples))
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        images = self.trainer.task.generate(self.noise, self.labels)  # (N, H, W, C) in [0, 1]
+        images = self.sampler.generate(self.noise, self.labels)  # (N, H, W, C) in [0, 1]
         grid = image_grid(images.float().cpu().numpy(), self.columns, self.padding)
         path = self.folder / f"epoch-{epoch + 1:03d}.png"
         save_png(grid, path)

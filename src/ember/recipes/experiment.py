@@ -126,16 +126,10 @@ class Experiment:
             generator=self.generator if shuffle else None,
         )
 
-    @torch.inference_mode()
     def probabilities(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-        """Class probabilities for ``x`` (on the CPU), computed in eval mode."""
-        self.network.eval()
-        device = self.trainer.device
-        parts = [
-            self.predict(x[i : i + batch_size].to(device)).float().cpu()
-            for i in range(0, len(x), batch_size)
-        ]
-        return torch.cat(parts)
+        """Class probabilities for ``x`` (on the CPU): the engine's ``predict`` in eval mode,
+        running this experiment's ``predict`` (softmax, or a test-time-augmented average)."""
+        return self.trainer.predict(x, batch_size=batch_size, using=self.predict).cpu()
 
 
 def _softmax_of(network: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -169,7 +169,7 @@ def build(config: Config) -> Experiment:
         ),
         best_by="loss",
         # Each epoch's grid of samples from fixed noise, into <run>/samples/.
-        run_callbacks=lambda run_dir: [SampleGrid(run_dir / "samples", config.grid_samples)],
+        run_callbacks=lambda run: [SampleGrid(gan, run / "samples", config.grid_samples)],
     )
 
 

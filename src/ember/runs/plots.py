@@ -72,13 +72,7 @@ def plot_curves(records: Sequence[dict], path: str | os.PathLike) -> Any:
             epochs, values = _series(records, key)
             if values:
                 axes.plot(epochs, values, marker="o", markersize=3, label=label)
-        axes.set_title(name)
-        _epoch_axis(axes)
-        axes.grid(alpha=0.3)
-        if axes.lines:
-            axes.legend(fontsize="small")
-        else:
-            axes.text(0.5, 0.5, "not logged yet", ha="center", va="center")
+        _finish_panel(axes, name, empty="not logged yet")
     return save_figure(figure, path)
 
 
@@ -206,14 +200,19 @@ def plot_comparison(histories: dict[str, Sequence[dict]], path: str | os.PathLik
                 label = f"{run} (train)"
             if values:
                 axes.plot(epochs, values, marker="o", markersize=3, label=label)
-        axes.set_title(name)
-        _epoch_axis(axes)
-        axes.grid(alpha=0.3)
-        if axes.lines:
-            axes.legend(fontsize="small")
-        else:
-            axes.text(0.5, 0.5, "no epochs logged", ha="center", va="center")
+        _finish_panel(axes, name, empty="no epochs logged")
     return save_figure(figure, path)
+
+
+def _finish_panel(axes: Any, title: str, empty: str) -> None:
+    """Title, epoch axis, grid; the legend, or ``empty`` written across a panel with no line."""
+    axes.set_title(title)
+    _epoch_axis(axes)
+    axes.grid(alpha=0.3)
+    if axes.lines:
+        axes.legend(fontsize="small")
+    else:
+        axes.text(0.5, 0.5, empty, ha="center", va="center")
 
 
 def _epoch_axis(axes: Any) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ember.callbacks.monitoring import _check_int, _float, _is_scalar, _monitored, _resolve_mode
+from ember import checks
+from ember.callbacks.monitoring import is_scalar, monitored_value, resolve_mode, to_float
 from ember.errors import ConfigError, SaveError
 from ember.saving import save_weights
 from ember.train.callback import Callback, Logs
@@ -67,12 +68,12 @@ class ModelCheckpoint(Callback):
         self.filepath = os.fspath(filepath)
         _check_writable_folder(self.filepath)
         self.monitor = monitor
-        self.mode = _resolve_mode(mode, monitor)
+        self.mode = resolve_mode(mode, monitor)
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         if save_freq != "epoch":
-            _check_int("save_freq", save_freq, 1)
+            save_freq = checks.positive_int("save_freq", save_freq)
         self.save_freq = save_freq
         self.best: float | None = None
         self._epoch = 0
@@ -88,7 +89,7 @@ class ModelCheckpoint(Callback):
         if self._batches_since_save >= self.save_freq:
             self._batches_since_save = 0
             # Batch logs hold tensors: reading them is a device sync, once per save.
-            values = {k: _float(v) if _is_scalar(v) else v for k, v in (logs or {}).items()}
+            values = {k: to_float(v) if is_scalar(v) else v for k, v in (logs or {}).items()}
             self._save(self._epoch, batch, values)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
@@ -98,7 +99,7 @@ class ModelCheckpoint(Callback):
     def _save(self, epoch: int, batch: int | None, logs: Logs) -> None:
         path = self._format_path(epoch, batch, logs)
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint(save_best_only=True)")
+            value = monitored_value(logs, self.monitor, "ModelCheckpoint(save_best_only=True)")
             improved = self.best is None or (
                 value < self.best if self.mode == "min" else value > self.best
             )

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from ember.callbacks.monitoring import _check_int, _check_number, _monitored, _resolve_mode
+from ember import checks
+from ember.callbacks.monitoring import monitored_value, resolve_mode
 from ember.train.callback import Callback, Logs
 
 
@@ -45,14 +46,14 @@ class EarlyStopping(Callback):
         start_from_epoch: int = 0,
     ) -> None:
         self.monitor = monitor
-        self.mode = _resolve_mode(mode, monitor)
+        self.mode = resolve_mode(mode, monitor)
         # Keras: the sign of min_delta is ignored; an improvement must beat best by |min_delta|.
-        self.min_delta = abs(_check_number("min_delta", min_delta))
-        self.patience = _check_int("patience", patience, 0)
+        self.min_delta = abs(checks.number("min_delta", min_delta))
+        self.patience = checks.non_negative_int("patience", patience)
         self.verbose = verbose
-        self.baseline = None if baseline is None else _check_number("baseline", baseline)
+        self.baseline = None if baseline is None else checks.number("baseline", baseline)
         self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = _check_int("start_from_epoch", start_from_epoch, 0)
+        self.start_from_epoch = checks.non_negative_int("start_from_epoch", start_from_epoch)
         self._reset()
 
     def _reset(self) -> None:
@@ -74,7 +75,7 @@ class EarlyStopping(Callback):
         self._reset()  # instances can be reused across fits, as in Keras
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        value = _monitored(logs, self.monitor, "EarlyStopping")
+        value = monitored_value(logs, self.monitor, "EarlyStopping")
         if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from ember.callbacks.monitoring import _check_int, _check_number, _monitored, _resolve_mode
+from ember import checks
+from ember.callbacks.monitoring import monitored_value, resolve_mode
 from ember.errors import ConfigError
 from ember.train.callback import Callback, Logs
 
@@ -31,7 +32,8 @@ def _optimizer(trainer: Any, owner: str) -> torch.optim.Optimizer:
     return optimizer
 
 
-def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
+def current_learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    """The first parameter group's learning rate, as a float."""
     return float(optimizer.param_groups[0]["lr"])
 
 
@@ -71,7 +73,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_start(self, epoch: int, logs: Logs | None = None) -> None:
         optimizer = self.trainer.optimizer
-        current = _learning_rate(optimizer)
+        current = current_learning_rate(optimizer)
         value = self.schedule(epoch, current) if self._takes_lr else self.schedule(epoch)
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             value = value.item()
@@ -86,7 +88,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if logs is not None:
-            logs["learning_rate"] = _learning_rate(self.trainer.optimizer)
+            logs["learning_rate"] = current_learning_rate(self.trainer.optimizer)
 
 
 def _accepts_two_arguments(function: Callable) -> bool:
@@ -99,6 +101,14 @@ def _accepts_two_arguments(function: Callable) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _non_negative_number(name: str, value: Any) -> float:
+    # Not checks.non_negative_number: ReduceLROnPlateau says "expected min_lr >= 0" here.
+    number = checks.number(name, value)
+    if number < 0:
+        raise ConfigError(f"expected {name} >= 0, received {name}={value!r}")
+    return number
 
 
 class ReduceLROnPlateau(Callback):
@@ -124,19 +134,19 @@ class ReduceLROnPlateau(Callback):
         cooldown: int = 0,
         min_lr: float = 0.0,
     ) -> None:
-        factor = _check_number("factor", factor)
+        factor = checks.number("factor", factor)
         if not 0 < factor < 1:
             raise ConfigError(
                 f"expected 0 < factor < 1 (the rate is multiplied by it), received factor={factor}"
             )
         self.monitor = monitor
-        self.mode = _resolve_mode(mode, monitor)
+        self.mode = resolve_mode(mode, monitor)
         self.factor = factor
-        self.patience = _check_int("patience", patience, 0)
+        self.patience = checks.non_negative_int("patience", patience)
         self.verbose = verbose
-        self.min_delta = _check_number("min_delta", min_delta, 0)
-        self.cooldown = _check_int("cooldown", cooldown, 0)
-        self.min_lr = _check_number("min_lr", min_lr, 0)
+        self.min_delta = _non_negative_number("min_delta", min_delta)
+        self.cooldown = checks.non_negative_int("cooldown", cooldown)
+        self.min_lr = _non_negative_number("min_lr", min_lr)
         self.scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
 
     def on_fit_start(self, logs: Logs | None = None) -> None:
@@ -155,12 +165,12 @@ class ReduceLROnPlateau(Callback):
         )
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        value = monitored_value(logs, self.monitor, "ReduceLROnPlateau")
         optimizer = self.trainer.optimizer
-        before = _learning_rate(optimizer)
+        before = current_learning_rate(optimizer)
         if logs is not None:
             logs["learning_rate"] = before
         self.scheduler.step(value)
-        after = _learning_rate(optimizer)
+        after = current_learning_rate(optimizer)
         if after != before and self.verbose > 0:
             print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {after}.")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ember.callbacks.learning_rate import _learning_rate
-from ember.callbacks.monitoring import _check_int, _float, _is_scalar
+from ember import checks
+from ember.callbacks.learning_rate import current_learning_rate
+from ember.callbacks.monitoring import is_scalar, to_float
 from ember.train.callback import Callback, Logs
 
 
@@ -28,7 +29,7 @@ class TensorBoard(Callback):
         if update_freq == "batch":
             update_freq = 1
         elif update_freq != "epoch":
-            _check_int("update_freq", update_freq, 1)
+            update_freq = checks.positive_int("update_freq", update_freq)
         self.update_freq = update_freq
         self._writers: dict[str, Any] = {}
 
@@ -48,22 +49,22 @@ class TensorBoard(Callback):
             return
         writer = self._writer("train")
         for name, value in (logs or {}).items():
-            if _is_scalar(value) or isinstance(value, (int, float)):
-                writer.add_scalar(f"batch_{name}", _float(value), step)
+            if is_scalar(value) or isinstance(value, (int, float)):
+                writer.add_scalar(f"batch_{name}", to_float(value), step)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         train = {k: v for k, v in (logs or {}).items() if not k.startswith("val_")}
         validation = {k[4:]: v for k, v in (logs or {}).items() if k.startswith("val_")}
         optimizer = getattr(self.trainer, "optimizer", None)
         if "learning_rate" not in train and optimizer is not None:
-            train["learning_rate"] = _learning_rate(optimizer)
+            train["learning_rate"] = current_learning_rate(optimizer)
         for folder, values in (("train", train), ("validation", validation)):
             if not values:
                 continue
             writer = self._writer(folder)
             for name, value in values.items():
-                if isinstance(value, (int, float)) or _is_scalar(value):
-                    writer.add_scalar(f"epoch_{name}", _float(value), epoch)
+                if isinstance(value, (int, float)) or is_scalar(value):
+                    writer.add_scalar(f"epoch_{name}", to_float(value), epoch)
             writer.flush()
 
     def on_fit_end(self, logs: Logs | None = None) -> None:

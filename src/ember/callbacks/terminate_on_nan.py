@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ember.callbacks.monitoring import _float
+from ember.callbacks.monitoring import to_float
 from ember.train.callback import Callback, Logs
 
 
@@ -20,6 +20,6 @@ class TerminateOnNaN(Callback):
 
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(_float(loss)):
+        if loss is not None and not math.isfinite(to_float(loss)):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.trainer.stop_training = True

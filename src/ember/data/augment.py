@@ -28,16 +28,15 @@ import math
 import torch
 from torch import nn
 
-from ember.data.augment_base import _BatchAugmentation, _uniform
+from ember import checks
+from ember.data.augment_base import BatchAugmentation, uniform
 from ember.data.geometric import (
-    _AFFINE_AUGMENTATIONS,
     FILL_MODES,
+    AffineWarp,
     RandomCrop,
     RandomRotation,
     RandomTranslation,
     RandomZoom,
-    _composable,
-    _warp,
 )
 from ember.errors import ConfigError, DataError
 
@@ -55,7 +54,7 @@ __all__ = [
 ]
 
 
-class RandomFlip(_BatchAugmentation):
+class RandomFlip(BatchAugmentation):
     """Flip each image with probability 1/2, horizontally and/or vertically (each independently).
 
     Example:
@@ -84,12 +83,12 @@ class RandomFlip(_BatchAugmentation):
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         for axis in self._axes:
-            flip = _uniform(len(x), 0.0, 1.0, self.generator, x.device) < 0.5  # (N,)
+            flip = uniform(len(x), 0.0, 1.0, self.generator, x.device) < 0.5  # (N,)
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(axis), x)
         return x
 
 
-class GaussianNoise(_BatchAugmentation):
+class GaussianNoise(BatchAugmentation):
     """Add zero-mean Gaussian noise of standard deviation ``stddev`` (Keras' regularisation layer).
 
     Example:
@@ -106,8 +105,7 @@ class GaussianNoise(_BatchAugmentation):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__(data_format, generator)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
-            raise ConfigError(f"expected a non-negative number, received stddev={stddev!r}")
+        checks.non_negative_number("stddev", stddev)
         self.stddev = stddev
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +121,7 @@ class GaussianNoise(_BatchAugmentation):
         return x + self.stddev * noise.to(x.device)
 
 
-class RandomErasing(_BatchAugmentation):
+class RandomErasing(BatchAugmentation):
     """Erase a random rectangle of each image with probability ``probability`` (Zhong et al. 2017).
 
     The rectangle covers a fraction of the image drawn uniformly from ``scale``, with an aspect
@@ -148,8 +146,7 @@ class RandomErasing(_BatchAugmentation):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__(data_format, generator)
-        if not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
-            raise ConfigError(f"expected a number in [0, 1], received probability={probability!r}")
+        checks.number_in("probability", probability, 0, 1, closed="[]")
         if len(scale) != 2 or not 0 < scale[0] <= scale[1] <= 1:
             raise ConfigError(f"expected 0 < low <= high <= 1, received scale={scale!r}")
         if len(ratio) != 2 or not 0 < ratio[0] <= ratio[1]:
@@ -159,16 +156,16 @@ class RandomErasing(_BatchAugmentation):
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         n, device = len(x), x.device
         height, width = x.shape[-2], x.shape[-1]
-        area = height * width * _uniform(n, *self.scale, self.generator, device)
-        log_ratio = _uniform(
+        area = height * width * uniform(n, *self.scale, self.generator, device)
+        log_ratio = uniform(
             n, math.log(self.ratio[0]), math.log(self.ratio[1]), self.generator, device
         )
         aspect = torch.exp(log_ratio)
         box_height = torch.sqrt(area * aspect).round().clamp(1, height)  # (N,)
         box_width = torch.sqrt(area / aspect).round().clamp(1, width)
-        top = (_uniform(n, 0, 1, self.generator, device) * (height - box_height + 1)).floor()
-        left = (_uniform(n, 0, 1, self.generator, device) * (width - box_width + 1)).floor()
-        erase = _uniform(n, 0, 1, self.generator, device) < self.probability
+        top = (uniform(n, 0, 1, self.generator, device) * (height - box_height + 1)).floor()
+        left = (uniform(n, 0, 1, self.generator, device) * (width - box_width + 1)).floor()
+        erase = uniform(n, 0, 1, self.generator, device) < self.probability
         rows = torch.arange(height, device=device).view(1, height, 1)
         columns = torch.arange(width, device=device).view(1, 1, width)
         inside = (
@@ -207,27 +204,13 @@ class Augment(nn.Sequential):
         while index < len(transforms):
             first = transforms[index]
             run = [first]
-            if isinstance(first, _AFFINE_AUGMENTATIONS) and first.training:
+            if isinstance(first, AffineWarp) and first.training:
                 while (
                     index + len(run) < len(transforms)
-                    and isinstance(transforms[index + len(run)], _AFFINE_AUGMENTATIONS)
                     and transforms[index + len(run)].training
-                    and _composable(first, transforms[index + len(run)])
+                    and first.composes_with(transforms[index + len(run)])
                 ):
                     run.append(transforms[index + len(run)])
-            x = first(x) if len(run) == 1 else _warp_composed(run, x)
+            x = first(x) if len(run) == 1 else first.warp_chain(run[1:], x)
             index += len(run)
         return x
-
-
-def _warp_composed(transforms: list[_BatchAugmentation], x: torch.Tensor) -> torch.Tensor:
-    """Apply consecutive affine ``transforms`` (of ``_AFFINE_AUGMENTATIONS``) in one resampling."""
-    first = transforms[0]
-    images = first._to_channels_first(x)
-    # Output pixel p of the last warp reads p' = M_last p from its input, which read M_prev p'
-    # from its own input ...: the whole chain reads (M_1 M_2 ... M_k) p from the original.
-    matrices = transforms[0].inverse_matrices(images)
-    for transform in transforms[1:]:
-        matrices = matrices @ transform.inverse_matrices(images)
-    warped = _warp(images, matrices, first.fill_mode, first.fill_value, first.interpolation)
-    return first._to_input_layout(warped, x.ndim)

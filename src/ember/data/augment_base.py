@@ -13,13 +13,13 @@ from torch import nn
 from ember.errors import ConfigError, ShapeError
 
 
-def _uniform(
+def uniform(
     size: int, low: float, high: float, generator: torch.Generator | None, device: torch.device
 ) -> torch.Tensor:
     """``size`` numbers uniform in [low, high), drawn on the generator's device, sent to ``device``.
 
     Example:
-        >>> _uniform(3, 2.0, 2.0, None, torch.device("cpu")).tolist()
+        >>> uniform(3, 2.0, 2.0, None, torch.device("cpu")).tolist()
         [2.0, 2.0, 2.0]
     """
     source = generator.device if generator is not None else device
@@ -27,7 +27,7 @@ def _uniform(
     return (low + (high - low) * values).to(device)
 
 
-class _BatchAugmentation(nn.Module):
+class BatchAugmentation(nn.Module):
     """Shared plumbing: training-mode switch, data format, single images.
 
     Subclasses implement ``augment(x)`` on a channels-first float or integer batch (N, C, H, W).

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ember.data.augment_base import _BatchAugmentation, _uniform
+from ember import checks
+from ember.data.augment_base import BatchAugmentation, uniform
 from ember.errors import ConfigError
 
 FILL_MODES = {"constant": "zeros", "nearest": "border", "reflect": "reflection"}
@@ -40,25 +42,6 @@ def _factor_range(name: str, factor: float | Sequence[float]) -> tuple[float, fl
 
 
 # -- affine warps ----------------------------------------------------------------------------------
-# Each affine transform subclasses _BatchAugmentation directly, stores ``fill_mode``, ``fill_value``
-# and ``interpolation`` (checked by _check_warp_options) and gives ``inverse_matrices(x)``: (N, 3, 3)
-# float32 matrices mapping each output pixel to where it is read from, in ``affine_grid``'s
-# normalised coordinates ([-1, 1] across the image, ``align_corners=False``). _warp resamples
-# through them; Augment composes consecutive ones (see _AFFINE_AUGMENTATIONS).
-
-
-def _check_warp_options(fill_mode: str, interpolation: str) -> None:
-    if fill_mode not in FILL_MODES:
-        raise ConfigError(
-            f"expected fill_mode in {sorted(FILL_MODES)}, received fill_mode={fill_mode!r}"
-        )
-    if interpolation not in ("bilinear", "nearest"):
-        raise ConfigError(
-            f"expected interpolation='bilinear' or 'nearest', "
-            f"received interpolation={interpolation!r}"
-        )
-
-
 def _warp(
     x: torch.Tensor, matrices: torch.Tensor, fill_mode: str, fill_value: float, interpolation: str
 ) -> torch.Tensor:
@@ -79,21 +62,72 @@ def _warp(
     return warped if x.is_floating_point() else warped.round().to(x.dtype)
 
 
-def _composable(first: _BatchAugmentation, second: _BatchAugmentation) -> bool:
-    """True if two affine transforms fill, interpolate and lay out alike: one resampling does."""
-    return (first.fill_mode, first.fill_value, first.interpolation, first.data_format) == (
-        second.fill_mode,
-        second.fill_value,
-        second.interpolation,
-        second.data_format,
-    )
-
-
 def _matrices(n: int, device: torch.device) -> torch.Tensor:
     return torch.eye(3, device=device).repeat(n, 1, 1)  # (N, 3, 3)
 
 
-class RandomTranslation(_BatchAugmentation):
+class AffineWarp(BatchAugmentation):
+    """An affine transform: a subclass gives ``inverse_matrices(x)``, this class resamples.
+
+    ``inverse_matrices`` returns (N, 3, 3) float32 matrices mapping each output pixel to where it
+    is read from, in ``affine_grid``'s normalised coordinates ([-1, 1] across the image,
+    ``align_corners=False``). :class:`~ember.data.augment.Augment` composes consecutive warps
+    into one resampling with :meth:`warp_chain`.
+
+    Example:
+        >>> RandomRotation(0.1).composes_with(RandomZoom(0.2, fill_mode="nearest"))
+        False
+    """
+
+    def __init__(
+        self,
+        fill_mode: str,
+        fill_value: float,
+        interpolation: str,
+        data_format: str,
+        generator: torch.Generator | None,
+    ) -> None:
+        super().__init__(data_format, generator)
+        if fill_mode not in FILL_MODES:
+            raise ConfigError(
+                f"expected fill_mode in {sorted(FILL_MODES)}, received fill_mode={fill_mode!r}"
+            )
+        if interpolation not in ("bilinear", "nearest"):
+            raise ConfigError(
+                f"expected interpolation='bilinear' or 'nearest', "
+                f"received interpolation={interpolation!r}"
+            )
+        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
+
+    def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
+        raise NotImplementedError
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        matrices = self.inverse_matrices(x)
+        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
+
+    def composes_with(self, other: nn.Module) -> bool:
+        """True if ``other`` is a warp that fills, interpolates and lays out alike."""
+        return isinstance(other, AffineWarp) and (
+            self.fill_mode,
+            self.fill_value,
+            self.interpolation,
+            self.data_format,
+        ) == (other.fill_mode, other.fill_value, other.interpolation, other.data_format)
+
+    def warp_chain(self, others: list[AffineWarp], x: torch.Tensor) -> torch.Tensor:
+        """This warp, then each of ``others`` (all :meth:`composes_with` it), in one resampling."""
+        images = self._to_channels_first(x)
+        # Output pixel p of the last warp reads p' = M_last p from its input, which read M_prev p'
+        # from its own input ...: the whole chain reads (M_1 M_2 ... M_k) p from the original.
+        matrices = self.inverse_matrices(images)
+        for other in others:
+            matrices = matrices @ other.inverse_matrices(images)
+        warped = _warp(images, matrices, self.fill_mode, self.fill_value, self.interpolation)
+        return self._to_input_layout(warped, x.ndim)
+
+
+class RandomTranslation(AffineWarp):
     """Shift each image by a random fraction of its height and width (Keras' factors).
 
     ``height_factor=0.1`` shifts by up to 10% of the height either way, ``(-0.2, 0.1)`` by 20%
@@ -117,20 +151,14 @@ class RandomTranslation(_BatchAugmentation):
         data_format: str = "channels_last",
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(data_format, generator)
-        _check_warp_options(fill_mode, interpolation)
-        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
+        super().__init__(fill_mode, fill_value, interpolation, data_format, generator)
         self.height_range = _factor_range("height_factor", height_factor)
         self.width_range = _factor_range("width_factor", width_factor)
 
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        matrices = self.inverse_matrices(x)
-        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
-
     def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
         n, device = len(x), x.device
-        down = _uniform(n, *self.height_range, self.generator, device)  # fraction of the height
-        right = _uniform(n, *self.width_range, self.generator, device)
+        down = uniform(n, *self.height_range, self.generator, device)  # fraction of the height
+        right = uniform(n, *self.width_range, self.generator, device)
         matrices = _matrices(n, device)
         # The image spans 2 normalised units: a shift of f * size is 2 f; read from behind it.
         matrices[:, 0, 2] = -2 * right
@@ -138,7 +166,7 @@ class RandomTranslation(_BatchAugmentation):
         return matrices
 
 
-class RandomRotation(_BatchAugmentation):
+class RandomRotation(AffineWarp):
     """Rotate each image about its centre by a random angle, a fraction of a full turn (Keras).
 
     ``factor=0.1`` rotates by up to 36 degrees either way; a pair gives (low, high); positive is
@@ -161,19 +189,13 @@ class RandomRotation(_BatchAugmentation):
         data_format: str = "channels_last",
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(data_format, generator)
-        _check_warp_options(fill_mode, interpolation)
-        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
+        super().__init__(fill_mode, fill_value, interpolation, data_format, generator)
         self.factor_range = _factor_range("factor", factor)
-
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        matrices = self.inverse_matrices(x)
-        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
 
     def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
         n, device = len(x), x.device
         height, width = x.shape[-2], x.shape[-1]
-        angle = 2 * math.pi * _uniform(n, *self.factor_range, self.generator, device)
+        angle = 2 * math.pi * uniform(n, *self.factor_range, self.generator, device)
         cos, sin = torch.cos(angle), torch.sin(angle)
         # In pixels (y pointing down) the output->input map of a counter-clockwise turn is
         # [[cos, -sin], [sin, cos]]; normalised coordinates scale x by 2/width and y by 2/height.
@@ -183,7 +205,7 @@ class RandomRotation(_BatchAugmentation):
         return matrices
 
 
-class RandomZoom(_BatchAugmentation):
+class RandomZoom(AffineWarp):
     """Zoom each image about its centre by a random factor (Keras' convention).
 
     ``height_factor=0.2`` zooms by -20% to +20%: positive zooms *out* (the image shrinks), negative
@@ -206,9 +228,7 @@ class RandomZoom(_BatchAugmentation):
         data_format: str = "channels_last",
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__(data_format, generator)
-        _check_warp_options(fill_mode, interpolation)
-        self.fill_mode, self.fill_value, self.interpolation = fill_mode, fill_value, interpolation
+        super().__init__(fill_mode, fill_value, interpolation, data_format, generator)
         self.height_range = _factor_range("height_factor", height_factor)
         self.width_range = (
             None if width_factor is None else _factor_range("width_factor", width_factor)
@@ -219,29 +239,21 @@ class RandomZoom(_BatchAugmentation):
                 f"height_factor={height_factor!r}, width_factor={width_factor!r}"
             )
 
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        matrices = self.inverse_matrices(x)
-        return _warp(x, matrices, self.fill_mode, self.fill_value, self.interpolation)
-
     def inverse_matrices(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 3) float32
         n, device = len(x), x.device
-        zoom_y = 1 + _uniform(n, *self.height_range, self.generator, device)
+        zoom_y = 1 + uniform(n, *self.height_range, self.generator, device)
         zoom_x = (
             zoom_y
             if self.width_range is None
-            else (1 + _uniform(n, *self.width_range, self.generator, device))
+            else (1 + uniform(n, *self.width_range, self.generator, device))
         )
         matrices = _matrices(n, device)
         matrices[:, 0, 0], matrices[:, 1, 1] = zoom_x, zoom_y
         return matrices
 
 
-# The transforms Augment composes into one resampling when consecutive and _composable.
-_AFFINE_AUGMENTATIONS = (RandomTranslation, RandomRotation, RandomZoom)
-
-
 # -- crops ----------------------------------------------------------------------------------------
-class RandomCrop(_BatchAugmentation):
+class RandomCrop(BatchAugmentation):
     """Pad by ``padding`` pixels (with ``fill_value``), then crop a random ``height x width`` part.
 
     The CIFAR recipe is ``RandomCrop(32, 32, padding=4)``. In eval mode an image of another size
@@ -265,11 +277,9 @@ class RandomCrop(_BatchAugmentation):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__(data_format, generator)
-        for name, value in [("height", height), ("width", width)]:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-            raise ConfigError(f"expected a non-negative integer, received padding={padding!r}")
+        height = checks.positive_int("height", height)
+        width = checks.positive_int("width", width)
+        padding = checks.non_negative_int("padding", padding)
         self.height, self.width, self.padding, self.fill_value = height, width, padding, fill_value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -302,8 +312,8 @@ class RandomCrop(_BatchAugmentation):
         x = self._padded(x, self.height, self.width)
         n, device = len(x), x.device
         spare_y, spare_x = x.shape[-2] - self.height, x.shape[-1] - self.width
-        top = (_uniform(n, 0, 1, self.generator, device) * (spare_y + 1)).long().clamp(max=spare_y)
-        left = (_uniform(n, 0, 1, self.generator, device) * (spare_x + 1)).long().clamp(max=spare_x)
+        top = (uniform(n, 0, 1, self.generator, device) * (spare_y + 1)).long().clamp(max=spare_y)
+        left = (uniform(n, 0, 1, self.generator, device) * (spare_x + 1)).long().clamp(max=spare_x)
         rows = top[:, None] + torch.arange(self.height, device=device)  # (N, height)
         columns = left[:, None] + torch.arange(self.width, device=device)  # (N, width)
         batch = torch.arange(n, device=device)[:, None, None]

@@ -20,13 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ember import checks
 from ember.errors import ConfigError, DataError
-
-
-def _check_fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ConfigError(f"expected a number in (0, 1), received {name}={value!r}")
-    return float(value)
 
 
 def _length(array: Any, name: str) -> int:
@@ -178,7 +173,7 @@ def train_test_split(
         >>> torch.bincount(y_test).tolist()
         [5, 5, 5, 5]
     """
-    test_size = _check_fraction("test_size", test_size)
+    test_size = checks.number_in("test_size", test_size, 0, 1, closed="()")
     arrays = [x] if y is None else [x, y]
     n = _check_lengths(arrays, ["x", "y"][: len(arrays)])
     labels = _stratify_labels(stratify, y, n)
@@ -213,8 +208,8 @@ def train_val_test_split(
         >>> [len(p) for p in parts]
         [80, 10, 10, 80, 10, 10]
     """
-    val_size = _check_fraction("val_size", val_size)
-    test_size = _check_fraction("test_size", test_size)
+    val_size = checks.number_in("val_size", val_size, 0, 1, closed="()")
+    test_size = checks.number_in("test_size", test_size, 0, 1, closed="()")
     if val_size + test_size >= 1:
         raise ConfigError(
             f"val_size + test_size must be below 1 to leave training data, received "
@@ -247,7 +242,7 @@ def validation_split(arrays: Any, fraction: float) -> tuple[Any, Any]:
         >>> x_val.tolist()
         [8, 9]
     """
-    fraction = _check_fraction("validation_split", fraction)
+    fraction = checks.number_in("validation_split", fraction, 0, 1, closed="()")
     single = not isinstance(arrays, (tuple, list)) or (
         isinstance(arrays, list)
         and not any(isinstance(a, (np.ndarray, torch.Tensor)) for a in arrays)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ember import checks
 from ember.data.batches import is_in_memory
 from ember.errors import ConfigError, DataError
 
@@ -21,15 +22,12 @@ def batch_size_or_default(batch_size: int | None) -> int:
     """
     if batch_size is None:
         return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
-    return batch_size
+    return checks.positive_int("batch_size", batch_size)
 
 
 def check_epochs(epochs: int, initial_epoch: int) -> None:
     """``epochs`` >= 0 and ``0 <= initial_epoch <= epochs``."""
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ConfigError(f"expected a non-negative integer, received epochs={epochs!r}")
+    checks.non_negative_int("epochs", epochs)
     if not isinstance(initial_epoch, int) or not 0 <= initial_epoch <= epochs:
         raise ConfigError(
             f"initial_epoch must be between 0 and epochs={epochs}, received "

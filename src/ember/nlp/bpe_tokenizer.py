@@ -15,12 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tokenizers
 import torch
-from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from ember import checks
 from ember.errors import ConfigError, SaveError
 from ember.nlp.tokenizer_base import (
     PAD_TOKEN,
@@ -31,6 +30,9 @@ from ember.nlp.tokenizer_base import (
     check_ids,
     not_fitted,
 )
+
+if TYPE_CHECKING:  # imported where used: loading tokenizers costs ~0.1 s that `ember list` skips
+    import tokenizers
 
 BYTE_ALPHABET_SIZE = 256  # a byte-level BPE starts from one token per byte value
 
@@ -69,14 +71,7 @@ class BPETokenizer(Tokenizer):
                 f"expected an integer of at least {smallest} ([PAD] + 256 byte tokens), received "
                 f"vocab_size={vocab_size!r}"
             )
-        if (
-            isinstance(min_frequency, bool)
-            or not isinstance(min_frequency, int)
-            or min_frequency < 1
-        ):
-            raise ConfigError(
-                f"expected a positive integer, received min_frequency={min_frequency!r}"
-            )
+        min_frequency = checks.positive_int("min_frequency", min_frequency)
         self.vocab_size = vocab_size
         self.min_frequency = min_frequency
         self.add_special_tokens = True
@@ -89,16 +84,18 @@ class BPETokenizer(Tokenizer):
             >>> BPETokenizer(vocab_size=257).fit(["abc"]).vocabulary_size
             257
         """
+        import tokenizers
+
         corpus = as_corpus(texts)
-        tokenizer = tokenizers.Tokenizer(models.BPE())
+        tokenizer = tokenizers.Tokenizer(tokenizers.models.BPE())
         # add_prefix_space=False keeps the round trip exact (no space is invented at the start).
-        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
+        tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = tokenizers.decoders.ByteLevel()
+        trainer = tokenizers.trainers.BpeTrainer(
             vocab_size=self.vocab_size,
             min_frequency=self.min_frequency,
             special_tokens=[PAD_TOKEN],  # first, so it gets id 0
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
             show_progress=False,
         )
         tokenizer.train_from_iterator(corpus, trainer=trainer)
@@ -135,6 +132,8 @@ class BPETokenizer(Tokenizer):
             >>> BPETokenizer.from_file(path).encode("hello big world")
             [2, 1, 3]
         """
+        import tokenizers
+
         path = Path(path)
         if path.is_dir():
             path = path / "tokenizer.json"
@@ -166,6 +165,8 @@ class BPETokenizer(Tokenizer):
             >>> BPETokenizer.from_hf(hf).encode("hi yo hi")
             [2, 1, 2]
         """
+        import tokenizers
+
         if not isinstance(tokenizer, tokenizers.Tokenizer):
             raise ConfigError(
                 f"expected a tokenizers.Tokenizer, received {type(tokenizer).__name__}. Fix: for a "
@@ -240,6 +241,8 @@ class BPETokenizer(Tokenizer):
 
     @classmethod
     def _from_state(cls, state: dict[str, Any]) -> BPETokenizer:
+        import tokenizers
+
         try:
             hf = tokenizers.Tokenizer.from_str(json.dumps(state["tokenizer"]))
         except Exception as error:  # tokenizers raises a bare Exception for bad JSON content

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.nlp.sampling import check_sampling, sample_next
 
@@ -56,8 +57,7 @@ def generate(
         suppress: token ids never to generate (a tokenizer's padding id, say).
     """
     check_sampling(temperature, top_k, top_p)
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-        raise ConfigError(f"expected an integer >= 0, received length={length!r}")
+    length = checks.int_at_least("length", length, 0)
     ids = torch.as_tensor(prompt, dtype=torch.long).flatten()
     if ids.numel() == 0:
         raise ConfigError("the prompt is empty. Fix: give at least one token to continue.")

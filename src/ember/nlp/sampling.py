@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError
 
 
@@ -33,8 +34,7 @@ def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -
             f"expected a number >= 0, received temperature={temperature!r}. "
             f"Fix: 0 picks the most likely token, 0.5-1.0 is usual."
         )
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ConfigError(f"expected a positive integer or None, received top_k={top_k!r}")
+    checks.positive_int("top_k", top_k, allow_none=True)
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
         raise ConfigError(f"expected a number in (0, 1] or None, received top_p={top_p!r}")
 

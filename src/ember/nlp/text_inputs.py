@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, DataError, SaveError
 from ember.nlp.bpe_tokenizer import BPETokenizer
 from ember.nlp.char_tokenizer import CharTokenizer
@@ -89,10 +90,7 @@ def text_encoding(
             f"expected an ember tokenizer (ember.nlp.CharTokenizer, WordTokenizer or "
             f"BPETokenizer), received {type(tokenizer).__name__}."
         )
-    if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
-        raise ConfigError(f"expected a positive integer or None, received length={length!r}")
-    if length is not None and length < 1:
-        raise ConfigError(f"expected a positive integer or None, received length={length!r}")
+    length = checks.positive_int("length", length, allow_none=True)
     rows = embedding_rows(module)
     if rows is not None and size > rows:
         raise ConfigError(

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError, DataError, SaveError
 from ember.files import write_json
 
@@ -107,10 +108,8 @@ class Tokenizer(ABC):
                 f"encode_batch expects a list of texts, received a single {type(texts).__name__}. "
                 f"Fix: encode_batch([text]), or encode(text) for one list of ids."
             )
-        if length is not None and (
-            isinstance(length, bool) or not isinstance(length, int) or length < 1
-        ):
-            raise ConfigError(f"expected a positive integer, received length={length!r}")
+        if length is not None:
+            length = checks.positive_int("length", length)
         if truncation and length is None:
             raise ConfigError("truncation=True needs a length to cut to. Fix: pass length=... too.")
         rows = [self.encode(text) for text in texts]

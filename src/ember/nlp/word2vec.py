@@ -49,6 +49,7 @@ from typing import Any
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError, DataError, SaveError
 from ember.files import read_json, write_json
 from ember.layers import Embedding
@@ -109,16 +110,13 @@ class Word2Vec:
         for name, value in [("vector_size", vector_size), ("window", window),
                             ("min_count", min_count), ("negative", negative),
                             ("epochs", epochs), ("workers", workers)]:  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"expected a positive integer, received {name}={value!r}")
+            checks.positive_int(name, value)
         if not isinstance(sg, (bool, str)) or sg not in ARCHITECTURES:
             raise ConfigError(
                 f"expected sg to be True, False, 'skipgram' or 'cbow', received {sg!r}"
             )
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"expected a non-negative integer, received seed={seed!r}")
-        if isinstance(sample, bool) or not isinstance(sample, (int, float)) or not 0 <= sample < 1:
-            raise ConfigError(f"expected a number in [0, 1), received sample={sample!r}")
+        seed = checks.non_negative_int("seed", seed)
+        checks.number_in("sample", sample, 0, 1)
         self.vector_size = vector_size
         self.window = window
         self.min_count = min_count
@@ -279,7 +277,7 @@ class Word2Vec:
         """
         vocabulary, vectors = self._fitted()
         if words is None:
-            word_vectors.check_positive("top", top)
+            top = checks.positive_int("top", top)
             words = vocabulary[:top]
         rows = [word_vectors.word_index(vocabulary, word) for word in words]
         return word_vectors.plot_word_map(path, list(words), vectors[rows], method, self.seed)

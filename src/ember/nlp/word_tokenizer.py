@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.nlp.tokenizer_base import (
     Text,
@@ -71,8 +72,7 @@ class WordTokenizer(Tokenizer):
     ) -> None:
         check_oov_token(oov_token)
         specials = 1 if oov_token is None else 2
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ConfigError(f"expected a positive integer, received min_freq={min_freq!r}")
+        min_freq = checks.positive_int("min_freq", min_freq)
         if max_vocab is not None and (
             isinstance(max_vocab, bool) or not isinstance(max_vocab, int) or max_vocab <= specials
         ):

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError, UnknownNameError
 from ember.files import atomic_path
 from ember.layers import Embedding
@@ -50,12 +51,6 @@ def word_index(words: Sequence[str], word: str) -> int:
     )
 
 
-def check_positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-    return value
-
-
 def nearest(
     words: Sequence[str], vectors: torch.Tensor, query: torch.Tensor, k: int, exclude: list[int]
 ) -> list[tuple[str, float]]:
@@ -63,7 +58,7 @@ def nearest(
     unit = F.normalize(vectors.float(), dim=1)  # (V, D)
     scores = unit @ F.normalize(query.float(), dim=0)  # (V,)
     scores[exclude] = -float("inf")
-    top = scores.topk(min(check_positive("k", k), len(words) - len(set(exclude))))
+    top = scores.topk(min(checks.positive_int("k", k), len(words) - len(set(exclude))))
     return [(words[i], float(s)) for s, i in zip(top.values.tolist(), top.indices.tolist())]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ember import checks
 from ember.data.batches import to_tensor
 from ember.errors import ConfigError, DataError
 from ember.layers.base import Layer
@@ -229,8 +230,7 @@ def _outputs(
     module: nn.Module | None,
 ) -> torch.Tensor:
     """``function`` over ``x`` in batches, flattened to (N, F) CPU floats; ``module`` in eval mode."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
+    batch_size = checks.positive_int("batch_size", batch_size)
     x = to_tensor(x)  # numpy float64 (x / 255.0) becomes float32, as in fit
     if len(x) == 0:
         raise DataError("no samples: x is empty. Fix: pass at least 2 samples.")

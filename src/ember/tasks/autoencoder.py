@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError
 from ember.train.task import Task
 
@@ -93,8 +94,7 @@ class Autoencoder(Task):
     ) -> None:
         if loss not in LOSSES:
             raise ConfigError(f"expected loss='bce' or 'mse', received loss={loss!r}")
-        if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or sparsity < 0:
-            raise ConfigError(f"expected a non-negative number, received sparsity={sparsity!r}")
+        checks.non_negative_number("sparsity", sparsity)
         super().__init__(module)
         self.loss = loss
         self.sparsity = float(sparsity)

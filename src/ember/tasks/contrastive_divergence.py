@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError
 from ember.train.task import Task
 from ember.zoo.rbm import BernoulliRBM, free_energy_from_input
@@ -73,9 +74,9 @@ class ContrastiveDivergence(Task):
                 f"ContrastiveDivergence trains a BernoulliRBM, received {type(rbm).__name__}. "
                 f"Fix: pass ember.zoo.rbm.BernoulliRBM(visible, hidden)."
             )
-        _check_positive("k", k)
+        k = checks.positive_int("k", k)
         if chains is not None:
-            _check_positive("chains", chains)
+            chains = checks.positive_int("chains", chains)
         super().__init__(rbm)  # what the engine moves, optimizes and checkpoints
         self.rbm = rbm
         self.k = k
@@ -209,8 +210,3 @@ def check_visible_data(x: torch.Tensor, visible: int) -> None:
             f"a Bernoulli RBM models values in [0, 1] (each the probability that a unit is on), "
             f"received data in [{low:g}, {high:g}]. Fix: {fix}."
         )
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"expected a positive integer, received {name}={value!r}")

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, DataError, EmberError, ShapeError
 from ember.tasks.gan_losses import LOSSES
 
@@ -49,15 +50,10 @@ def check_settings(
     latent_size: Any, loss: Any, discriminator_steps: Any, gradient_penalty: Any
 ) -> None:
     """Positive ``latent_size`` and ``discriminator_steps``, a known loss, a penalty >= 0."""
-    for name, value in [("latent_size", latent_size), ("discriminator_steps", discriminator_steps)]:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-    if loss not in LOSSES:
-        raise ConfigError(f"expected loss in {LOSSES}, received loss={loss!r}")
-    if not isinstance(gradient_penalty, (int, float)) or gradient_penalty < 0:
-        raise ConfigError(
-            f"expected a non-negative number, received gradient_penalty={gradient_penalty!r}"
-        )
+    checks.positive_int("latent_size", latent_size)
+    checks.positive_int("discriminator_steps", discriminator_steps)
+    checks.one_of("loss", loss, LOSSES)
+    checks.non_negative_number("gradient_penalty", gradient_penalty)
 
 
 def check_conditioning(conditional: bool, num_classes: Any) -> None:
@@ -78,11 +74,7 @@ def check_conditioning(conditional: bool, num_classes: Any) -> None:
 
 def check_class_loss(class_loss: Any, conditional: bool, loss: str) -> None:
     """AC-GAN's class-loss weight: a number >= 0, for a conditional, non-saturating GAN only."""
-    if isinstance(class_loss, bool) or not isinstance(class_loss, (int, float)) or class_loss < 0:
-        raise ConfigError(
-            f"expected a non-negative number, received class_loss={class_loss!r}. "
-            f"Fix: class_loss=1.0 (AC-GAN) or 0 (off)."
-        )
+    checks.non_negative_number("class_loss", class_loss, fix="class_loss=1.0 (AC-GAN) or 0 (off).")
     if class_loss and not conditional:
         raise ConfigError(
             f"class_loss={class_loss} trains the generator to make a class it was asked for, "

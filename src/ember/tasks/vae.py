@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, ShapeError
 from ember.tasks.autoencoder import check_images, check_output_shape
 from ember.train.task import Task
@@ -51,8 +52,7 @@ class VariationalAutoencoder(Task):
     metrics = None  # the step outputs are the scores, averaged by the engine
 
     def __init__(self, module: nn.Module, *, beta: float = 1.0) -> None:
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
-            raise ConfigError(f"expected a non-negative number, received beta={beta!r}")
+        checks.non_negative_number("beta", beta)
         if not callable(getattr(module, "reconstruction_loss", None)):
             raise ConfigError(
                 f"the VariationalAutoencoder task needs a module with reconstruction_loss("

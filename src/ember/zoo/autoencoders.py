@@ -20,16 +20,24 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-    return value
+def layer_sizes(name: str, values: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
+    """``values`` (one integer, or a sequence of them) as a tuple of positive integers.
 
+    Unlike :func:`ember.checks.positive_ints`, the message shows the sizes as a tuple, and an
+    empty one is "a sequence" even when ``allow_empty`` is False (the models' wording).
 
-def _positive_ints(name: str, values: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
+    Example:
+        >>> layer_sizes("hidden", [64, 32]), layer_sizes("code_size", 8)
+        ((64, 32), (8,))
+        >>> layer_sizes("hidden", [64, 0])
+        Traceback (most recent call last):
+        ...
+        ember.errors.ConfigError: expected a sequence of positive integers, received hidden=(64, 0)
+    """
     if isinstance(values, int):
         values = (values,)
     try:
@@ -38,11 +46,9 @@ def _positive_ints(name: str, values: Any, *, allow_empty: bool = True) -> tuple
         raise ConfigError(
             f"expected a sequence of positive integers, received {name}={values!r}"
         ) from None
-    if (not values and not allow_empty) or any(
-        isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in values
-    ):
+    if (not values and not allow_empty) or any(not checks.is_int(v) or v <= 0 for v in values):
         raise ConfigError(f"expected a sequence of positive integers, received {name}={values!r}")
-    return values
+    return tuple(int(v) for v in values)
 
 
 class _Permute(nn.Module):
@@ -102,9 +108,9 @@ class DenseAutoencoder(_AutoencoderBase):
         self, input_shape: Sequence[int], hidden: Sequence[int] = (256,), code_size: int = 32
     ) -> None:
         super().__init__()
-        self.input_shape = _positive_ints("input_shape", input_shape, allow_empty=False)
-        self.code_size = _positive_int("code_size", code_size)
-        hidden = _positive_ints("hidden", hidden)
+        self.input_shape = layer_sizes("input_shape", input_shape, allow_empty=False)
+        self.code_size = checks.positive_int("code_size", code_size)
+        hidden = layer_sizes("hidden", hidden)
         size = math.prod(self.input_shape)
         widths = [size, *hidden]
         encoder: list[nn.Module] = [nn.Flatten()]
@@ -145,14 +151,14 @@ class ConvAutoencoder(_AutoencoderBase):
         self, input_shape: Sequence[int], code_size: int = 32, *, filters: Sequence[int] = (32, 64)
     ) -> None:
         super().__init__()
-        self.input_shape = _positive_ints("input_shape", input_shape, allow_empty=False)
+        self.input_shape = layer_sizes("input_shape", input_shape, allow_empty=False)
         if len(self.input_shape) != 3:
             raise ConfigError(
                 f"ConvAutoencoder expects input_shape=(height, width, channels), received "
                 f"input_shape={tuple(input_shape)!r}. Fix: add the channel axis, e.g. (28, 28, 1)."
             )
-        self.code_size = _positive_int("code_size", code_size)
-        filters = _positive_ints("filters", filters, allow_empty=False)
+        self.code_size = checks.positive_int("code_size", code_size)
+        filters = layer_sizes("filters", filters, allow_empty=False)
         height, width, channels = self.input_shape
         # Sizes on the way down; the decoder's output_padding brings each one back exactly.
         sizes = [(height, width)]

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, ShapeError
 from ember.files import read_json
 from ember.layers.core import Dropout, Embedding
@@ -70,11 +71,8 @@ class BertConfig:
 
     def __post_init__(self) -> None:
         for field in fields(self):
-            value = getattr(self, field.name)
-            if field.type == "int" and (
-                isinstance(value, bool) or not isinstance(value, int) or value <= 0
-            ):
-                raise ConfigError(f"expected a positive integer, received {field.name}={value!r}")
+            if field.type == "int":
+                checks.positive_int(field.name, getattr(self, field.name))
         if self.hidden_dim % self.num_heads:
             raise ConfigError(
                 f"hidden_dim={self.hidden_dim} must be a multiple of num_heads={self.num_heads}. "
@@ -186,7 +184,7 @@ class BertEncoder(nn.Module):
         mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        self._check_inputs(ids, mask, token_type_ids)
+        self.check_inputs(ids, mask, token_type_ids)
         mask = ids != 0 if mask is None else mask.bool()
         x = self.embed(ids, token_type_ids)
         for layer in self.layers:
@@ -202,9 +200,20 @@ class BertEncoder(nn.Module):
         x = x + self.position_embeddings(positions.unsqueeze(0))  # (1, T, D) broadcast
         return self.embeddings_dropout(self.embeddings_layer_norm(x))
 
-    def _check_inputs(
+    def check_inputs(
         self, ids: torch.Tensor, mask: torch.Tensor | None, token_type_ids: torch.Tensor | None
     ) -> None:
+        """Raise a :class:`ShapeError` unless ``ids`` is ``(N, T)`` with ``T <= max_positions``
+        and ``mask`` and ``token_type_ids`` (when given) have its shape.
+
+        Example:
+            >>> encoder = BertEncoder(BertConfig(vocabulary_size=10, hidden_dim=8, num_layers=1,
+            ...                                  num_heads=2, intermediate_dim=16, max_positions=4))
+            >>> encoder.check_inputs(torch.ones(2, 5, dtype=torch.long), None, None)
+            Traceback (most recent call last):
+            ...
+            ember.errors.ShapeError: BertEncoder reads at most max_positions=4 tokens, received 5. ...
+        """
         if ids.dim() != 2:
             raise ShapeError(
                 f"BertEncoder expects ids of shape (batch, steps), received {tuple(ids.shape)}. "

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError
 
 # Size of the generator's label embedding: a few dozen features are plenty for 10 classes.
@@ -57,7 +58,8 @@ class DCGANGenerator(nn.Module):
         num_classes: int | None = None,
     ) -> None:
         super().__init__()
-        _check_positive(latent_size=latent_size, width=width)
+        latent_size = checks.positive_int("latent_size", latent_size)
+        width = checks.positive_int("width", width)
         self.image_shape = _check_image_shape(image_shape)
         self.latent_size, self.num_classes = latent_size, _check_classes(num_classes)
         upsamplings, base = _upsamplings(self.image_shape[0])
@@ -128,17 +130,13 @@ class DCGANDiscriminator(nn.Module):
         class_outputs: int | None = None,
     ) -> None:
         super().__init__()
-        _check_positive(width=width)
+        width = checks.positive_int("width", width)
         if class_outputs is not None and num_classes is not None:
             raise ConfigError(
                 "a discriminator that predicts the class (class_outputs) must not also read it "
                 "(num_classes): it would copy the label. Fix: pass one of them."
             )
-        if normalization not in NORMALIZATIONS:
-            raise ConfigError(
-                f"expected normalization in {NORMALIZATIONS}, received normalization="
-                f"{normalization!r}"
-            )
+        checks.one_of("normalization", normalization, NORMALIZATIONS)
         self.image_shape = _check_image_shape(image_shape)
         self.num_classes = _check_classes(num_classes)
         self.class_outputs = _check_classes(class_outputs)
@@ -202,16 +200,9 @@ def _check_image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _check_positive(**values: object) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-
-
 def _check_classes(num_classes: int | None) -> int | None:
-    if num_classes is not None:
-        _check_positive(num_classes=num_classes)
-    return num_classes
+    # class_outputs is checked here too: its message names num_classes (today's wording).
+    return None if num_classes is None else checks.positive_int("num_classes", num_classes)
 
 
 def _check_labels(

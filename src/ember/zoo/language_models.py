@@ -8,11 +8,10 @@ one step of work instead of a pass over the whole context (see :mod:`ember.nlp.g
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError
 from ember.layers import (
     GRU,
@@ -28,12 +27,6 @@ from ember.layers import (
 from ember.layers.attention import KeyValueCache
 
 CELLS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
-
-
-def _check_positive(**values: Any) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"expected a positive integer, received {name}={value!r}")
 
 
 class RecurrentLanguageModel(nn.Module):
@@ -56,12 +49,10 @@ class RecurrentLanguageModel(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_positive(
-            vocabulary_size=vocabulary_size,
-            embedding_dim=embedding_dim,
-            units=units,
-            num_layers=num_layers,
-        )
+        vocabulary_size = checks.positive_int("vocabulary_size", vocabulary_size)
+        embedding_dim = checks.positive_int("embedding_dim", embedding_dim)
+        units = checks.positive_int("units", units)
+        num_layers = checks.positive_int("num_layers", num_layers)
         if cell not in CELLS:
             raise ConfigError(f"expected cell in {', '.join(CELLS)}, received cell={cell!r}")
         self.vocabulary_size = vocabulary_size
@@ -114,13 +105,11 @@ class TransformerLanguageModel(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        _check_positive(
-            vocabulary_size=vocabulary_size,
-            context=context,
-            dim=dim,
-            num_layers=num_layers,
-            num_heads=num_heads,
-        )
+        vocabulary_size = checks.positive_int("vocabulary_size", vocabulary_size)
+        context = checks.positive_int("context", context)
+        dim = checks.positive_int("dim", dim)
+        num_layers = checks.positive_int("num_layers", num_layers)
+        num_heads = checks.positive_int("num_heads", num_heads)
         if dim % num_heads:
             raise ConfigError(
                 f"dim={dim} must be a multiple of num_heads={num_heads}. "

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ember import checks
 from ember.errors import ConfigError, DataError, EmberError
 from ember.files import read_json
 from ember.nlp.bpe_tokenizer import BPETokenizer
@@ -196,8 +197,7 @@ class SentenceEncoder:
                 f"encode expects a non-empty list of texts, received {texts!r:.60}. "
                 f"Fix: encode([text]) for one text."
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"expected a positive integer, received batch_size={batch_size!r}")
+        batch_size = checks.positive_int("batch_size", batch_size)
         rows = [self._token_ids(text) for text in texts]
         order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))  # longest first
         device = next(self.encoder.parameters()).device

@@ -13,19 +13,11 @@ stacked into a deep belief network (:class:`ember.models.dbn.DeepBeliefNetwork`)
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ember.errors import ConfigError
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-    return value
+from ember import checks
 
 
 class BernoulliRBM(nn.Module):
@@ -54,12 +46,9 @@ class BernoulliRBM(nn.Module):
 
     def __init__(self, visible: int, hidden: int, *, weight_scale: float = 0.01) -> None:
         super().__init__()
-        self.visible = _positive_int("visible", visible)
-        self.hidden = _positive_int("hidden", hidden)
-        if not isinstance(weight_scale, (int, float)) or weight_scale < 0:
-            raise ConfigError(
-                f"expected a non-negative number, received weight_scale={weight_scale!r}"
-            )
+        self.visible = checks.positive_int("visible", visible)
+        self.hidden = checks.positive_int("hidden", hidden)
+        checks.non_negative_number("weight_scale", weight_scale)
         # Small random weights break the symmetry between hidden units; see Hinton (2010), §8.
         self.weight = nn.Parameter(torch.randn(hidden, visible) * weight_scale)  # (H, V)
         self.visible_bias = nn.Parameter(torch.zeros(visible))  # b, (V,)
@@ -147,8 +136,7 @@ class BernoulliRBM(nn.Module):
             >>> rbm.gibbs(torch.zeros(3, 2, 2), steps=5, generator=chain).shape
             torch.Size([3, 4])
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ConfigError(f"expected a non-negative integer, received steps={steps!r}")
+        steps = checks.non_negative_int("steps", steps)
         v = v.flatten(1)
         for _ in range(steps):
             v = self.sample_visible(self.sample_hidden(v, generator), generator)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ember import checks
 from ember.errors import ConfigError, ShapeError
 
 
@@ -79,24 +80,14 @@ class SmallResNet(nn.Module):
         image_size: int = 28,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("num_classes", num_classes),
-            ("in_channels", in_channels),
-            ("blocks_per_stage", blocks_per_stage),
-            ("stem_stride", stem_stride),
-            ("image_size", image_size),
-        ]:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"expected a positive integer, received {name}={value!r}")
-        widths = tuple(widths)
-        if not widths or any(
-            isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in widths
-        ):
-            raise ConfigError(
-                f"expected a non-empty sequence of positive integers, received widths={widths!r}"
-            )
-        if not 0 <= dropout < 1:
-            raise ConfigError(f"expected a number in [0, 1), received dropout={dropout!r}")
+        num_classes = checks.positive_int("num_classes", num_classes)
+        in_channels = checks.positive_int("in_channels", in_channels)
+        blocks_per_stage = checks.positive_int("blocks_per_stage", blocks_per_stage)
+        stem_stride = checks.positive_int("stem_stride", stem_stride)
+        image_size = checks.positive_int("image_size", image_size)
+        # As a tuple first, so that the message shows the widths as one.
+        widths = checks.positive_ints("widths", tuple(widths), allow_empty=False)
+        checks.number_in("dropout", dropout, 0, 1)
         if head not in ("pool", "flatten"):
             raise ConfigError(f"expected head='pool' or head='flatten', received head={head!r}")
         self.in_channels = in_channels

@@ -116,7 +116,7 @@ class PretrainedTextClassifier(nn.Module):
 
     def _bottom(self, ids: torch.Tensor) -> torch.Tensor:
         mask = ids != 0
-        self.encoder._check_inputs(ids, None, None)
+        self.encoder.check_inputs(ids, None, None)
         x = self.encoder.embed(ids)
         for layer in self.encoder.layers[: self.frozen_depth]:
             x = layer(x, mask=mask)

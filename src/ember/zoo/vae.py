@@ -20,8 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Normal
 
+from ember import checks
 from ember.errors import ConfigError
-from ember.zoo.autoencoders import _positive_int, _positive_ints
+from ember.zoo.autoencoders import layer_sizes
 
 DECODERS = ("bernoulli", "gaussian")
 
@@ -90,9 +91,9 @@ class VAE(nn.Module):
         decoder_std: float | None = None,
     ) -> None:
         super().__init__()
-        self.input_shape = _positive_ints("input_shape", input_shape, allow_empty=False)
-        self.latent_size = _positive_int("latent_size", latent_size)
-        hidden = _positive_ints("hidden", hidden)
+        self.input_shape = layer_sizes("input_shape", input_shape, allow_empty=False)
+        self.latent_size = checks.positive_int("latent_size", latent_size)
+        hidden = layer_sizes("hidden", hidden)
         if not isinstance(decoder, str) or decoder.lower() not in DECODERS:
             raise ConfigError(
                 f"expected decoder='bernoulli' or 'gaussian', received decoder={decoder!r}"
@@ -172,7 +173,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` new images ``(n, H, W, C)`` decoded from the prior ``N(0, I)``."""
-        _positive_int("n", n)
+        n = checks.positive_int("n", n)
         device = next(self.parameters()).device
         source = generator.device if generator is not None else device
         z = torch.randn(n, self.latent_size, generator=generator, device=source).to(device)
@@ -192,7 +193,7 @@ def interpolate(vae: VAE, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10)
         >>> interpolate(vae, torch.rand(8, 8, 1), torch.rand(8, 8, 1), steps=5).shape
         torch.Size([5, 8, 8, 1])
     """
-    steps = _positive_int("steps", steps)
+    steps = checks.positive_int("steps", steps)
     if steps < 2:
         raise ConfigError(f"expected at least 2 steps (the two ends), received steps={steps}")
     if x_a.shape != x_b.shape:
@@ -224,7 +225,7 @@ def latent_grid(vae: VAE, size: int = 15) -> torch.Tensor:
         >>> latent_grid(vae, size=4).shape
         torch.Size([4, 4, 8, 8, 1])
     """
-    size = _positive_int("size", size)
+    size = checks.positive_int("size", size)
     if vae.latent_size != 2:
         raise ConfigError(
             f"latent_grid needs a 2-D latent space, received a VAE with "

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ember.errors import ConfigError
+from ember import checks
 
 
 def set_seed(seed: int, *, deterministic: bool = False) -> None:
@@ -22,8 +22,7 @@ def set_seed(seed: int, *, deterministic: bool = False) -> None:
         >>> set_seed(0); torch.equal(a, torch.rand(2))
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"expected a non-negative integer, received seed={seed!r}")
+    seed = checks.non_negative_int("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

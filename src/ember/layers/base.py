@@ -114,7 +114,7 @@ class Layer(nn.Module):
     def build_from_input(self, x: torch.Tensor) -> None:
         """Build from an example batch, creating parameters on ``x``'s device."""
         received = tuple(x.shape[1:])
-        if self.input_shape is not None and not _shape_matches(self.input_shape, received):
+        if self.input_shape is not None and not shape_matches(self.input_shape, received):
             raise ShapeError(
                 f"{type(self).__name__} expects inputs of per-sample shape {self.input_shape} "
                 f"(set by input_shape=...), received per-sample shape {received} (batch shape "
@@ -146,8 +146,14 @@ def reset_states(module: nn.Module) -> None:
             submodule.reset_states()
 
 
-def _shape_matches(expected: tuple, received: tuple) -> bool:
-    # None in an expected shape is a wildcard, as in Keras' input_shape=(None, 16).
+def shape_matches(expected: tuple, received: tuple) -> bool:
+    """Whether a per-sample shape fits an expected one, where None matches any size (Keras'
+    ``input_shape=(None, 16)``).
+
+    Example:
+        >>> shape_matches((None, 16), (7, 16)), shape_matches((28, 28), (28, 27))
+        (True, False)
+    """
     return len(expected) == len(received) and all(
         e is None or e == r for e, r in zip(expected, received)
     )

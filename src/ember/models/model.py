@@ -73,7 +73,7 @@ class Model(nn.Module):
         """``"softmax"`` or ``"sigmoid"`` when the model ends in one (so the loss can fuse it)."""
         return None
 
-    def _ensure_built(self) -> None:
+    def ensure_built(self) -> None:
         """Create lazy weights when the input shape is known (Sequential overrides this)."""
 
     # -- compile ------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class Model(nn.Module):
         than ``length``, or than the model's context, is an error unless ``truncation=True``.
         A tokenizer with more ids than the model's embedding table is refused here.
         """
-        self._ensure_built()
+        self.ensure_built()
         self.text_encoding = text_encoding(
             self.network, tokenizer, length=length, truncation=truncation
         )
@@ -266,28 +266,28 @@ class Model(nn.Module):
 
     def count_params(self) -> int:
         """Number of parameters (the model must be built)."""
-        self._ensure_built()
+        self.ensure_built()
         saving.check_built(self.network, "count_params")
         return sum(p.numel() for p in self.network.parameters())
 
     def get_weights(self) -> list[np.ndarray]:
         """Every weight as a numpy array (Keras' ``get_weights``)."""
-        self._ensure_built()
+        self.ensure_built()
         return get_weights(self.network)
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Load arrays from :meth:`get_weights`; shapes are checked first."""
-        self._ensure_built()
+        self.ensure_built()
         set_weights(self.network, weights)
 
     def save_weights(self, path: str | Path) -> None:
         """Save the weights as one safetensors file (atomic)."""
-        self._ensure_built()
+        self.ensure_built()
         saving.save_weights(self.network, path)
 
     def load_weights(self, path: str | Path) -> None:
         """Load weights from :meth:`save_weights`; mismatched names or shapes raise first."""
-        self._ensure_built()
+        self.ensure_built()
         saving.load_weights(self.network, path)
 
     def lr_find(self, x: Any, y: Any = None, **kwargs: Any) -> Any:

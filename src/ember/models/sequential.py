@@ -144,7 +144,7 @@ class Sequential(Model):
 
     def save(self, path: str | Path) -> None:
         """Save architecture (``config.json``) and weights (``model.safetensors``) in a folder."""
-        self._ensure_built()
+        self.ensure_built()
         save_model(self, path)
 
     def _unique_name(self, base: str) -> str:
@@ -159,7 +159,7 @@ class Sequential(Model):
         if shape is not None and None not in shape and unbuilt:
             self.build(shape)
 
-    def _ensure_built(self) -> None:
+    def ensure_built(self) -> None:
         self._build_if_shape_known()
 
     def build(self, input_shape: tuple[int, ...]) -> None:

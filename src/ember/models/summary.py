@@ -30,7 +30,7 @@ def summarize(
     print_fn: Callable[[str], Any] | None = None,
 ) -> str:
     """Render the summary of ``model``, print it (or pass it to ``print_fn``) and return it."""
-    model._ensure_built()
+    model.ensure_built()
     network = model.network
     rows_from = list(network.layers) if hasattr(network, "layers") else list(network.children())
     input_shape = input_shape or _input_shape(rows_from) or getattr(model, "seen_input_shape", None)

@@ -15,7 +15,7 @@ from torch import nn
 
 from ember import losses as loss_registry
 from ember.errors import ShapeError
-from ember.layers.base import Layer, _shape_matches, reset_states
+from ember.layers.base import Layer, shape_matches, reset_states
 from ember.metrics import MetricSet
 from ember.train.task import Task
 
@@ -166,7 +166,7 @@ def check_input_shape(module: nn.Module, x: torch.Tensor) -> None:
         return
     expected = first.input_shape or first.built_input_shape
     received = tuple(x.shape[1:])
-    if expected is not None and not _shape_matches(tuple(expected), received):
+    if expected is not None and not shape_matches(tuple(expected), received):
         raise ShapeError(
             f"the first layer ({first.name or type(first).__name__}) expects inputs of per-sample "
             f"shape {tuple(expected)}, received data of per-sample shape {received} (batch shape "

@@ -25,8 +25,8 @@ from torch import nn
 import ember
 from ember import datasets
 from ember.data import Augment, RandomCrop, RandomErasing, RandomFlip, train_test_split
-from ember.zoo.resnet import SmallResNet
 from ember.schedules import OneCycle
+from ember.zoo.resnet import SmallResNet
 
 
 def parse_args() -> argparse.Namespace:

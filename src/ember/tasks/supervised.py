@@ -15,7 +15,7 @@ from torch import nn
 
 from ember import losses as loss_registry
 from ember.errors import ShapeError
-from ember.layers.base import Layer, shape_matches, reset_states
+from ember.layers.base import Layer, reset_states, shape_matches
 from ember.metrics import MetricSet
 from ember.train.task import Task
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,6 +170,48 @@ def test_compare_prints_a_table_and_writes_one_plot(run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "tiny" in out and "other" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_names_runs_shortly_shows_differing_settings_first_and_plots_beside_them(
+    run, tmp_path, monkeypatch, capsys
+):
+    runs = tmp_path / "runs"
+    first, second = runs / "fashion-mlp-20250101-120000", runs / "fashion-mlp-20250101-120500"
+    for copy, dropout in ((first, "0.2"), (second, "0.5")):
+        copy.mkdir(parents=True)
+        (copy / "metrics.jsonl").write_text((run / "metrics.jsonl").read_text())
+        config = (run / "config.yaml").read_text()
+        (copy / "config.yaml").write_text(config.replace("dropout: 0.2", f"dropout: {dropout}"))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["compare", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    header = next(line for line in lines if "120000" in line)
+    assert header.split() == ["120000", "120500"]
+    labels = [line.split()[0] for line in lines if line.strip() and line.startswith("  ")]
+    assert labels.index("dropout") < labels.index("test")  # the settings first, then scores
+    assert "hidden_units" not in out  # the same in both
+    table = [line for line in lines if str(tmp_path) not in line]  # not the paths under it
+    assert max(len(line.rstrip()) for line in table) <= 100
+    (plot,) = runs.glob("compare-*/compare.png")
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plot: {plot}" in out and f"120000: {first}" in out
+    assert list(here.iterdir()) == []  # nothing in the current folder
+
+
+def test_lr_find_writes_into_a_new_folder_under_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["lr-find", "fashion-mlp", "--set", "train_samples=600", "--steps", "15"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    (folder,) = (tmp_path / "runs").glob("lr-find-fashion-mlp-*")
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]
+    assert sorted(p.name for p in folder.iterdir()) == ["config.yaml", "lr_find.png"]
+    assert f"plot: {Path('runs') / folder.name / 'lr_find.png'}" in out
+    assert f"ember train {Path('runs') / folder.name / 'config.yaml'} --set learning_rate=" in out
+    assert "train_samples: 600" in (folder / "config.yaml").read_text()
 
 
 def test_lr_find_saves_a_plot_and_suggests_a_rate(tmp_path, capsys):

@@ -3,14 +3,23 @@ import importlib.util
 import re
 import sys
 import textwrap
+import typing
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 import pytest
 import yaml
 
+from ember import checks, recipes
 from ember.errors import ConfigError
-from ember.recipes.config import RecipeConfig, apply_overrides, from_mapping
+from ember.recipes.config import (
+    RecipeConfig,
+    all_field_checks,
+    apply_overrides,
+    check_fields,
+    describe_fields,
+    from_mapping,
+)
 from ember.recipes.config_fields import field_comments
 from ember.recipes.config_yaml import load_yaml, to_yaml
 
@@ -444,3 +453,145 @@ def test_string_annotation_module_comments(future_recipe):
     comments = field_comments(future_recipe)
     assert comments["widths"] == "channels per stage"
     assert comments["epochs"] == "passes over the training data"
+
+
+# --- range checks before any data loads ---------------------------------------------------------
+
+
+@dataclass
+class CheckedConfig(RecipeConfig):
+    dropout: float = 0.2  # fraction dropped
+    widths: tuple[int, ...] = (32, 64)  # channels per stage
+
+    field_checks = {"dropout": checks.rate, "widths": checks.positive_ints}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"dropout": 1.5},
+            "expected a rate in [0, 1), received dropout=1.5. Fix: --set dropout=0.2",
+        ),
+        ({"widths": (32, 0)}, "received widths=(32, 0). Fix: --set widths=32,64"),
+        ({"epochs": 0}, "expected a positive integer, received epochs=0. Fix: --set epochs=10"),
+        ({"seed": -1}, "expected a non-negative integer, received seed=-1. Fix: --set seed=0"),
+    ],
+)
+def test_check_fields_names_the_field_and_sets_it_back_to_its_default(fields, message):
+    with pytest.raises(ConfigError) as caught:
+        check_fields(CheckedConfig(**fields))
+    assert str(caught.value).endswith(message)
+
+
+def test_check_fields_takes_the_fix_from_the_recipes_defaults():
+    with pytest.raises(ConfigError, match=r"received epochs=0\. Fix: --set epochs=20$"):
+        check_fields(CheckedConfig(epochs=0), defaults=CheckedConfig(epochs=20))
+
+
+def test_a_subclass_inherits_its_bases_field_checks():
+    assert set(all_field_checks(CheckedConfig)) == {
+        "seed",
+        "epochs",
+        "batch_size",
+        "dropout",
+        "widths",
+    }
+    assert "field_checks" not in {f.name for f in dataclasses.fields(CheckedConfig)}
+    assert "field_checks" not in to_yaml(CheckedConfig(), "demo", {})
+
+
+# Numeric fields left to a recipe's check_config or to its data loader, whose messages say more
+# than a range (the field and the data it must fit): every other one has a field check.
+CHECKED_ELSEWHERE = {
+    "feature_maps",  # Recipe.check: the known methods
+    "train_samples",  # the data loader: at most the training images it has
+    "hidden",  # vae, dbn check_config: one size per layer or RBM
+    "class_loss",  # gan check_config: only for a conditional GAN
+    "learning_rate",  # gan, dbn check_config (the others have a field check)
+    "pretrain_learning_rate",  # dbn check_config
+}
+
+
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
+def test_every_recipes_defaults_pass_and_every_numeric_field_is_checked(name):
+    recipe = recipes.get(name)
+    recipe.check(recipe.config())
+    hints = typing.get_type_hints(recipe.config_class)
+    checked = all_field_checks(recipe.config_class)
+    assert set(checked) <= set(hints), "a field check names no field"
+    unchecked = {
+        field
+        for field, hint in hints.items()
+        if field not in checked
+        and field != "field_checks"
+        and hint not in (str, bool)
+        and typing.get_origin(hint) not in (Literal, typing.ClassVar)
+    }
+    assert unchecked <= CHECKED_ELSEWHERE
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "message"),
+    [
+        (
+            "fashion-mlp",
+            {"dropout": 1.5},
+            "fashion-mlp: expected a rate in [0, 1), received dropout=1.5. Fix: --set dropout=0.2",
+        ),
+        (
+            "mnist-mlp",
+            {"epochs": 0},
+            "mnist-mlp: expected a positive integer, received epochs=0. Fix: --set epochs=20",
+        ),
+        (
+            "fashion-cnn",
+            {"filters": (32, 0, 64)},
+            "fashion-cnn: expected a sequence of positive integers, received filters=(32, 0, 64). Fix: --set filters=32,64,64",
+        ),
+        (
+            "textgen-transformer",
+            {"units": 130},
+            "textgen-transformer: expected units a multiple of heads=4, received units=130. Fix: --set units=128",
+        ),
+        (
+            "sentiment-lstm",
+            {"min_freq": 0},
+            "sentiment-lstm: expected a positive integer, received min_freq=0. Fix: --set min_freq=2",
+        ),
+        (
+            "forecast-lstm",
+            {"learning_rate": 0.0},
+            "forecast-lstm: expected a positive number, received learning_rate=0.0. Fix: --set learning_rate=0.003",
+        ),
+    ],
+)
+def test_a_recipe_refuses_a_bad_value_before_loading_data_naming_recipe_field_and_fix(
+    name, fields, message, monkeypatch
+):
+    recipe = recipes.get(name)
+    monkeypatch.setattr(recipe.module, "build", lambda config: pytest.fail("build was called"))
+    with pytest.raises(ConfigError) as caught:
+        recipe.build(recipe.config(**fields))
+    assert str(caught.value) == message
+
+
+def test_an_empty_set_value_is_an_empty_list():
+    assert apply_overrides(RecipeConfig(), ["feature_maps="]).feature_maps == ()
+
+
+# --- the settings table -----------------------------------------------------------------------
+
+
+def test_describe_fields_gives_name_type_value_and_comment():
+    rows = {row[0]: row[1:] for row in describe_fields(MlpConfig(widths=(8, 16)))}
+    assert rows["widths"] == ("list[int]", "8,16", "channels per stage")
+    assert rows["optimizer"] == ("adam | sgd", "adam", "optimizer name")
+    assert rows["train_samples"] == (
+        "int | none",
+        "none",
+        "use only this many training images (None = all)",
+    )
+    assert rows["kernel"] == ("[int, int]", "3,3", "convolution kernel height and width")
+    assert rows["label_smoothing"][:2] == ("float | none", "none")
+    assert rows["augment"][:2] == ("bool", "false")

@@ -6,10 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from ember.errors import ConfigError, RunError
 from ember.runs import plots
-from ember.runs.compare import compare_runs, format_comparison
+from ember.runs.compare import (
+    compare_runs,
+    differing_settings,
+    format_comparison,
+    short_names,
+)
 from ember.runs.report import epoch_records, read_metrics
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -114,9 +120,62 @@ def test_format_comparison_prints_four_decimals_and_a_dash_for_missing_values() 
         {"run": "a", "epochs": 3, "test_accuracy": 0.812345, "best_val_loss": None},
         {"run": "b", "epochs": 1, "test_accuracy": 0.9, "best_val_loss": 0.25},
     ]
-    table = format_comparison(rows)
+    table = format_comparison(rows)  # one column per run, one row per score
     headers = [column.header for column in table.columns]
-    assert headers == ["run", "epochs", "test accuracy", "best val loss"]
+    assert headers == ["", "a", "b"]
     cells = [list(column.cells) for column in table.columns]
-    assert cells == [["a", "b"], ["3", "1"], ["0.8123", "0.9000"], ["—", "0.2500"]]
-    assert [column.justify for column in table.columns] == ["left", "right", "right", "right"]
+    assert cells == [
+        ["epochs done", "test accuracy", "best val loss"],
+        ["3", "0.8123", "—"],
+        ["1", "0.9000", "0.2500"],
+    ]
+    assert [column.justify for column in table.columns] == ["left", "right", "right"]
+
+
+def test_the_settings_that_differ_come_first_and_the_shared_ones_not_at_all(
+    runs: list[Path],
+) -> None:
+    for run, dropout in zip(runs, ("0.2", "0.5", "0.2")):
+        (run / "config.yaml").write_text(
+            f"recipe: fashion-mlp\nepochs: 10\ndropout: {dropout}\nwidths: [32, 64]\n"
+            "versions:\n  torch: '2.0'\n"
+        )
+    (runs[2] / "config.yaml").write_text("recipe: x\nepochs: 10\nwidths: [32, 128]\n")
+    settings = differing_settings(runs)
+    assert settings == {
+        "recipe": ["fashion-mlp", "fashion-mlp", "x"],
+        "dropout": [0.2, 0.5, None],
+        "widths": [[32, 64], [32, 64], [32, 128]],
+    }
+    rows = compare_runs(runs, runs[0].parent / "compare.png")
+    table = format_comparison(rows, settings, short_names(runs))
+    labels = list(table.columns[0].cells)
+    assert labels[:4] == ["recipe", "dropout", "widths", "epochs done"]
+    assert list(table.columns[3].cells)[:3] == ["x", "none", "32,128"]
+    assert [column.header for column in table.columns] == ["", "a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("paths", "names"),
+    [
+        (["runs/mlp-20250101-120000", "runs/mlp-20250101-120001"], ["120000", "120001"]),
+        (["runs/mlp-20250101-120000", "runs/mlp-20250101-120000-2"], ["120000", "2"]),
+        (["a/run", "b/run"], ["a/run", "b/run"]),
+        (["a/mlp-1", "b/cnn-1"], ["mlp-1", "cnn-1"]),
+        (["same", "same"], ["same (1)", "same (2)"]),
+    ],
+)
+def test_short_names_are_the_shortest_ends_that_tell_the_runs_apart(paths, names) -> None:
+    assert short_names(paths) == names
+
+
+def test_the_table_of_eight_timestamped_runs_fits_in_100_columns(tmp_path: Path) -> None:
+    runs = []
+    for index in range(8):
+        run = tmp_path / f"fashion-mlp-20250101-1200{index:02d}"
+        write_run(run, [{"loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.8}], {"accuracy": 0.8})
+        runs.append(run)
+    rows = compare_runs(runs, tmp_path / "compare.png")
+    console = Console(width=300, record=True)
+    console.print(format_comparison(rows, differing_settings(runs), short_names(runs)))
+    assert max(len(line) for line in console.export_text().splitlines()) <= 100

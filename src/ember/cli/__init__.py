@@ -21,6 +21,9 @@ from ember.errors import ConfigError, EmberError, RunError, ShapeError, WeightsM
 
 # errors in what the user asked for (exit 2); any other ember error is a failure (exit 1)
 USAGE_ERRORS = (ConfigError, RunError, ShapeError, WeightsMismatchError)
+# The engine's advice to Python callers, as it reads on the command line of a command with
+# --device (the engine's messages stay as they are for Python).
+COMMAND_LINE_ADVICE = {"use device='cpu' (or 'auto')": "use --device cpu (or --device auto)"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,11 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "datasets": commands.datasets_command,
     }
     try:
+        if getattr(args, "help_for", None) is not None:  # `ember train RECIPE --help`
+            args.help_for.print_help()
+            console.print()
+            return commands.settings(args.recipe, console)
         return actions[args.command](args, console)
     except EmberError as error:
         if args.debug:
             raise
-        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        message = str(error)
+        if hasattr(args, "device"):
+            for python, command_line in COMMAND_LINE_ADVICE.items():
+                message = message.replace(python, command_line)
+        errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         return 2 if isinstance(error, USAGE_ERRORS) else 1
     except KeyboardInterrupt:
         errors.print("interrupted")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ember import datasets, models, recipes
 from ember.cli.generate import generate_text, print_generation
@@ -18,8 +20,8 @@ from ember.errors import ConfigError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
 from ember.recipes import config_yaml
-from ember.runs import training
-from ember.runs.compare import compare_runs, format_comparison
+from ember.runs import rundir, training
+from ember.runs.compare import compare_runs, differing_settings, format_comparison, short_names
 from ember.runs.report import render_report
 from ember.seeding import set_seed
 
@@ -48,7 +50,9 @@ def resolve(spec: str, overrides: list[str], **flags: Any) -> tuple[recipes.Reci
 
 
 def list_all(args: argparse.Namespace, console: Console) -> int:
-    """``ember list``."""
+    """``ember list``, or ``ember list RECIPE`` (its settings)."""
+    if args.name is not None:
+        return settings(args.name, console)
     for title, rows in (
         ("recipes (ember train NAME)", [(r.name, r.description) for r in recipes.RECIPES.values()]),
         (
@@ -66,6 +70,20 @@ def list_all(args: argparse.Namespace, console: Console) -> int:
             table.add_row(f"[bold]{name}[/]", description)
         console.print(table)
         console.print()
+    return 0
+
+
+def settings(spec: str, console: Console) -> int:
+    """A recipe's description and settings (name, type, default, comment): ``ember list RECIPE``
+    and ``ember train RECIPE --help``. ``spec`` may be a config.yaml: then its values show."""
+    recipe, config = resolve(spec, [])
+    console.print(f"[bold]{recipe.name}[/]: {recipe.description}", highlight=False)
+    table = Table(title="settings (--set KEY=VALUE)", title_justify="left", box=None)
+    for header in ("setting", "type", "default", "description"):
+        table.add_column(header, overflow="fold")
+    for row in run_config.describe_fields(config):
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
     return 0
 
 
@@ -135,7 +153,7 @@ def generate(args: argparse.Namespace, console: Console) -> int:
 
 def report(args: argparse.Namespace, console: Console) -> int:
     """``ember report``."""
-    path = render_report(training.rundir.check_run(args.run))
+    path = render_report(rundir.check_run(args.run))
     console.print(f"report: {path}")
     return 0
 
@@ -143,26 +161,41 @@ def report(args: argparse.Namespace, console: Console) -> int:
 def compare(args: argparse.Namespace, console: Console) -> int:
     """``ember compare``."""
     for run in args.runs:
-        training.rundir.check_run(run)
-    rows = compare_runs(args.runs, args.out)
-    console.print(format_comparison(rows))
-    console.print(f"curves: {args.out}")
+        rundir.check_run(run)
+    out = _png_path(args.out, "compare.png", Path(args.runs[0]).parent / "compare")
+    rows = compare_runs(args.runs, out)
+    names = short_names(args.runs)
+    console.print(format_comparison(rows, differing_settings(args.runs), names))
+    for name, run in zip(names, args.runs):
+        if name != str(run):
+            console.print(f"  {name}: {run}", highlight=False)
+    console.print(f"plot: {out}")
     return 0
 
 
 def lr_find(args: argparse.Namespace, console: Console) -> int:
     """``ember lr-find``."""
-    recipe, config = resolve(args.recipe, args.overrides)
+    recipe, config = resolve(args.recipe, args.overrides, device=args.device)
+    own_folder = args.out is None or args.out.suffix.lower() != ".png"
+    out = _png_path(args.out, "lr_find.png", Path("runs") / f"lr-find-{recipe.name}")
+    if own_folder:  # a new or empty one: it gets a config.yaml too, never over a run's
+        rundir.check_new_run_dir(out.parent)
     set_seed(config.seed)
     experiment = recipe.build(config)
     result = find_learning_rate(
         experiment.trainer, experiment.batches("train", shuffle=True), num_steps=args.steps
     )
-    out = args.out or Path(f"lr-find-{recipe.name}.png")
     result.plot(out)
     suggestion = "none (too few steps)" if result.suggestion is None else f"{result.suggestion:.2e}"
     console.print(f"suggested learning rate: {suggestion}")
     console.print(f"plot: {out}")
+    if own_folder:  # the config tried, to train with next
+        rundir.write_config(out.parent, recipe.name, config)
+        if result.suggestion is not None:
+            console.print(
+                f"train with it: ember train {out.parent / rundir.CONFIG_FILE} "
+                f"--set learning_rate={result.suggestion:.2e}"
+            )
     return 0
 
 
@@ -185,6 +218,20 @@ def datasets_command(args: argparse.Namespace, console: Console) -> int:
         console.print(f"  {key}: {where}")
     console.print("searched: " + ", ".join(str(d) for d in search_dirs(module.NAME)))
     return 0
+
+
+def _png_path(out: Path | None, name: str, default_folder: Path) -> Path:
+    """Where a command's plot goes: ``out`` if it is a .png path, else ``out/name``; without
+    ``out``, ``name`` in a new folder ``<default_folder>-<time>`` (never the current folder)."""
+    if out is not None:
+        return out if out.suffix.lower() == ".png" else out / name
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = default_folder.with_name(f"{default_folder.name}-{stamp}")
+    suffix = 2
+    while folder.exists():
+        folder = default_folder.with_name(f"{default_folder.name}-{stamp}-{suffix}")
+        suffix += 1
+    return folder / name
 
 
 def _finish(result: training.RunResult, console: Console) -> int:

@@ -9,6 +9,7 @@ DESCRIPTION = """\
 ember: train, evaluate and explain deep-learning models from recipes.
 
   ember list                             recipes, datasets and models
+  ember list fashion-mlp                 a recipe's settings (also: ember train RECIPE --help)
   ember train fashion-mlp                train a recipe; writes runs/fashion-mlp-<time>/
   ember resume runs/fashion-mlp-...      continue a stopped or killed run exactly
   ember report RUN | evaluate RUN | predict RUN image.png | compare RUN RUN ...
@@ -24,15 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    commands.add_parser("list", help="list recipes, datasets and models")
-
-    train = commands.add_parser("train", help="train a recipe (or a config.yaml) as a new run")
-    train.add_argument(
-        "recipe", metavar="RECIPE|config.yaml", help="a recipe name or a YAML config"
+    listing = commands.add_parser("list", help="list recipes, datasets and models")
+    listing.add_argument(
+        "name", nargs="?", metavar="RECIPE", help="a recipe: show its description and settings"
     )
-    _config_arguments(train)
+
+    train = commands.add_parser(
+        "train", help="train a recipe (or a config.yaml) as a new run", add_help=False
+    )
+    _recipe_arguments(train)
     train.add_argument("--epochs", type=int, help="override the recipe's number of epochs")
-    train.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the config's, auto)")
+    _device(train)
     train.add_argument("--seed", type=int, help="seed for every random number generator")
     train.add_argument("--out", type=Path, help="the run folder (default: runs/<recipe>-<time>)")
     _quiet(train)
@@ -84,16 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="render a run's report.html again")
     report.add_argument("run", type=Path, metavar="RUN")
 
-    compare = commands.add_parser("compare", help="compare runs: a metrics table and one plot")
+    compare = commands.add_parser("compare", help="compare runs: a table and one plot")
     compare.add_argument("runs", type=Path, nargs="+", metavar="RUN")
     compare.add_argument(
-        "--out", type=Path, default=Path("compare.png"), help="the plot (compare.png)"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="folder for compare.png, or a .png path (default: a new compare-<time>/ folder "
+        "beside the first run)",
     )
 
-    lr_find = commands.add_parser("lr-find", help="learning-rate range test: plot + suggestion")
-    lr_find.add_argument("recipe", metavar="RECIPE|config.yaml")
-    _config_arguments(lr_find)
-    lr_find.add_argument("--out", type=Path, help="the plot (default: lr-find-<recipe>.png)")
+    lr_find = commands.add_parser(
+        "lr-find", help="learning-rate range test: plot + suggestion", add_help=False
+    )
+    _recipe_arguments(lr_find)
+    _device(lr_find)
+    lr_find.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="a new folder for lr_find.png and config.yaml, or a .png path (default: "
+        "runs/lr-find-<recipe>-<time>/)",
+    )
     lr_find.add_argument("--steps", type=int, default=100, help="batches to try (100)")
 
     data = commands.add_parser("datasets", help="where a dataset is, or download it")
@@ -102,7 +117,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_arguments(parser: argparse.ArgumentParser) -> None:
+class RecipeHelp(argparse.Action):
+    """``-h``/``--help``: after a recipe, the help and that recipe's settings (``main`` prints
+    them: only it loads the recipes); before one, argparse's usual help."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        help_text = "show this help; after RECIPE, its settings too"
+        super().__init__(option_strings, dest, nargs=0, default=None, help=help_text)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        if namespace.recipe is None:
+            parser.print_help()
+            parser.exit()
+        setattr(namespace, self.dest, parser)  # main prints parser's help, then the settings
+
+
+def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-h", "--help", action=RecipeHelp, dest="help_for")
+    parser.add_argument(
+        "recipe",
+        metavar="RECIPE|config.yaml",
+        help="a recipe name (see `ember list`) or a YAML config",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -111,6 +153,10 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config field (repeatable), e.g. --set hidden_units=256",
     )
+
+
+def _device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the config's, auto)")
 
 
 def _quiet(parser: argparse.ArgumentParser) -> None:

@@ -52,7 +52,12 @@ def text_inputs(experiment: Any, texts: Sequence[str]) -> tuple[list[str], torch
             "--text needs a text-classification run (sentiment-*), whose tokenizer encodes the "
             "texts. Fix: pass a sentiment run, or image files for an image run."
         )
-    encoding = text_encoding(experiment.network, experiment.tokenizer)
+    # Padded to the length the run trained on (the network's first layer knows no other), and
+    # cut there, as its training snippets were.
+    length = experiment.data.input_shape[0] if experiment.data.input_shape else None
+    encoding = text_encoding(
+        experiment.network, experiment.tokenizer, length=length, truncation=True
+    )
     return [repr(text) for text in texts], encoding.encode(list(texts))
 
 

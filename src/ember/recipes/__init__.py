@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -32,6 +33,7 @@ from ember.recipes import (
     textgen,
     vae,
 )
+from ember.recipes.config import check_fields
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import flip_averaged, load_images
 
@@ -54,18 +56,37 @@ class Recipe:
         """The default config with this recipe's defaults and ``fields`` applied."""
         return dataclasses.replace(self.module.Config(), **{**self.defaults, **fields})
 
-    def build(self, config: Any) -> Experiment:
-        """Data, model and engine for ``config``."""
+    def check(self, config: Any) -> None:
+        """Check ``config``'s values before any data loads: a ConfigError names field and fix.
 
-        methods = tuple(getattr(config, "feature_maps", ("pca",)))
-        unknown = [method for method in methods if method not in METHODS]
-        if unknown:  # before any data is loaded
+        Each field's range (``Config.field_checks``), then the module's ``check_config`` (settings
+        that must fit together), where it has one.
+        """
+        check_fields(config, defaults=self.config())
+        if hasattr(self.module, "check_config"):
+            self.module.check_config(config)
+        unknown = [method for method in config.feature_maps if method not in METHODS]
+        if unknown:
             raise ConfigError(
                 f"expected feature_maps from {', '.join(METHODS)}, received "
                 f"{unknown[0]!r}. Fix: --set feature_maps=pca,tsne (or feature_maps= for none)."
             )
-        experiment = self.module.build(config)
-        experiment.feature_maps = methods
+
+    def build(self, config: Any) -> Experiment:
+        """Data, model and engine for ``config``; a config error names this recipe first.
+
+        Example:
+            >>> get("fashion-mlp").build(get("fashion-mlp").config(dropout=1.5))
+            Traceback (most recent call last):
+            ...
+            ember.errors.ConfigError: fashion-mlp: expected a rate in [0, 1), received dropout=1.5. Fix: --set dropout=0.2
+        """
+        try:
+            self.check(config)
+            experiment = self.module.build(config)
+        except ConfigError as error:
+            raise type(error)(f"{self.name}: {error}") from error
+        experiment.feature_maps = tuple(config.feature_maps)
         return experiment
 
 
@@ -214,8 +235,6 @@ def get(name: str) -> Recipe:
     """The recipe called ``name``; an unknown name lists the close ones."""
     if name in RECIPES:
         return RECIPES[name]
-    import difflib
-
     close = difflib.get_close_matches(name, list(RECIPES), n=3, cutoff=0.5)
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise UnknownNameError(

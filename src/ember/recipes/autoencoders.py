@@ -36,14 +36,15 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
 from torchmetrics.functional.classification import binary_auroc
 
-from ember import optimizers, schedules
+from ember import checks, optimizers, schedules
 from ember.errors import ConfigError
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, check_fields, fraction
 from ember.recipes.experiment import DataSplits, Experiment
 from ember.recipes.figures import one_per_class, plot_codes, plot_image_rows, plot_score_histograms
 from ember.recipes.images import load_images
@@ -58,11 +59,11 @@ NOISE_SEED = 0  # the evaluation noise's seed: every run is scored on the same n
 
 @dataclass
 class Config(RecipeConfig):
-    kind: str = "autoencoder"  # "autoencoder" (2-D codes), "denoising" or "anomaly"
+    kind: Literal["autoencoder", "denoising", "anomaly"] = "autoencoder"  # autoencoder: 2-D codes
     dataset: str = "mnist"  # which dataset: mnist or fashion_mnist
     epochs: int = 15  # passes over the training images
     batch_size: int = 128  # images per training step
-    model: str = "dense"  # "dense" (fully connected) or "conv" (strided convolutions)
+    model: Literal["dense", "conv"] = "dense"  # fully connected, or strided convolutions
     widths: tuple[int, ...] = (512, 128)  # dense: hidden layer sizes; conv: channels per conv
     code_size: int = 2  # length of the code (the bottleneck)
     noise_std: float = 0.0  # std of the Gaussian noise on training inputs (0: none)
@@ -70,6 +71,15 @@ class Config(RecipeConfig):
     learning_rate: float = 0.002  # Adam's initial step size; decays to 0 along a cosine
     validation_size: float = 0.1  # fraction of training images held out; their loss picks best
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
+
+    field_checks = {
+        "widths": checks.positive_ints,
+        "code_size": checks.positive_int,
+        "noise_std": checks.non_negative_number,
+        "held_out": checks.non_negative_int,
+        "learning_rate": checks.positive_number,
+        "validation_size": fraction,
+    }
 
 
 def check_config(config: Config) -> None:
@@ -91,7 +101,7 @@ def check_config(config: Config) -> None:
             f"expected model='dense' or 'conv', received model={config.model!r}. "
             f"Fix: --set model=dense."
         )
-    check_positive_ints(config, ("code_size", "epochs", "batch_size"))
+    check_fields(config)
     if not (0 <= config.noise_std < float("inf")):
         raise ConfigError(
             f"expected a non-negative std, received noise_std={config.noise_std!r}. "
@@ -246,17 +256,6 @@ def evaluate_anomalies(
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def check_positive_ints(config: RecipeConfig, names: tuple[str, ...]) -> None:
-    """Raise a :class:`ConfigError` with the default as the fix unless each field is an int >= 1."""
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(
-                f"expected a positive integer, received {name}={value!r}. "
-                f"Fix: --set {name}={getattr(type(config)(), name)} (the default)."
-            )
-
-
 def add_noise(x: torch.Tensor, std: float, seed: int) -> torch.Tensor:
     """``x`` plus Gaussian noise of ``std`` drawn from a generator seeded with ``seed``, in [0, 1].
 

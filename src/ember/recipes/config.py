@@ -3,8 +3,9 @@
 A recipe's settings live in a ``@dataclass`` with one comment per field (nanoGPT style,
 read by :mod:`ember.recipes.config_fields`); its base :class:`RecipeConfig` holds what every run
 has. This module applies command-line overrides and mappings read from YAML, checking each value
-against its field's type (:mod:`ember.recipes.config_types`). Reading and writing ``config.yaml``
-is :mod:`ember.recipes.config_yaml`'s job.
+against its field's type (:mod:`ember.recipes.config_types`), and checks the values' ranges
+(:func:`check_fields`, with :mod:`ember.checks`) before any data loads. Reading and writing
+``config.yaml`` is :mod:`ember.recipes.config_yaml`'s job.
 
 Example:
     >>> config = apply_overrides(RecipeConfig(), ["epochs=3", "device=cpu"])
@@ -16,15 +17,24 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar, TypeVar
 
+from ember import checks
 from ember.errors import ConfigError
-from ember.recipes.config_fields import field_default, init_fields
-from ember.recipes.config_types import _convert_field, _parse_text, _type_hints
+from ember.recipes.config_fields import field_comments, field_default, init_fields
+from ember.recipes.config_types import _convert_field, _parse_text, _type_hints, type_name
 from ember.recipes.config_yaml import _as_yaml_text
 
 ConfigT = TypeVar("ConfigT")
+
+# A check from ember.checks: ``check(name, value, *, fix=...)`` returns the value or raises.
+Check = Callable[..., Any]
+# The checks that need more than a name and a value, for a Config's ``field_checks``.
+fraction = partial(checks.number_in, low=0, high=1)  # a share of the data in [0, 1)
+open_fraction = partial(checks.number_in, low=0, high=1, closed="()")  # in (0, 1)
+positive_int_or_none = partial(checks.positive_int, allow_none=True)
 
 
 @dataclasses.dataclass
@@ -36,6 +46,14 @@ class RecipeConfig:
     epochs: int = 10  # passes over the training data
     batch_size: int = 32  # samples per training step
     feature_maps: tuple[str, ...] = ("pca",)  # classifier reports' feature maps: pca, tsne
+
+    # How each numeric field is checked before any data loads (see check_fields). A recipe's
+    # Config lists its own fields in its own field_checks; these apply to every recipe.
+    field_checks: ClassVar[dict[str, Check]] = {
+        "seed": checks.non_negative_int,
+        "epochs": checks.positive_int,  # 0 epochs would make a run without a checkpoint
+        "batch_size": checks.positive_int,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +98,7 @@ def apply_overrides(config: ConfigT, pairs: Sequence[str], *, recipe: str | None
             annotation=hints[key],
             where=where,
             recipe=recipe,
-            fix=f"Pass a valid value, e.g. --set {key}={_as_set_text(getattr(config, key))}.",
+            fix=f"Pass a valid value, e.g. --set {key}={as_set_text(getattr(config, key))}.",
         )
     return dataclasses.replace(config, **changes)
 
@@ -136,6 +154,51 @@ def from_mapping(
     return cls(**values)
 
 
+# ---------------------------------------------------------------------------------------------
+# Range checks and the settings table
+# ---------------------------------------------------------------------------------------------
+
+
+def check_fields(config: Any, *, defaults: Any = None) -> None:
+    """Check the fields named in ``field_checks`` (the config class's and its bases').
+
+    The error names the field and, as the fix, its value in ``defaults`` (a config of the same
+    recipe; default: the class's own defaults).
+
+    Example:
+        >>> check_fields(RecipeConfig(epochs=0))
+        Traceback (most recent call last):
+        ...
+        ember.errors.ConfigError: expected a positive integer, received epochs=0. Fix: --set epochs=10
+    """
+    fields = init_fields(type(config))
+    for name, check in all_field_checks(type(config)).items():
+        default = field_default(fields[name]) if defaults is None else getattr(defaults, name)
+        check(name, getattr(config, name), fix=f"--set {name}={as_set_text(default)}")
+
+
+def all_field_checks(cls: type) -> dict[str, Check]:
+    """``field_checks`` of ``cls`` and of its bases, a subclass's entry winning."""
+    merged: dict[str, Check] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(vars(klass).get("field_checks", {}))
+    return merged
+
+
+def describe_fields(config: Any) -> list[tuple[str, str, str, str]]:
+    """``(name, type, value as typed after --set, comment)`` for each field of ``config``.
+
+    Example:
+        >>> describe_fields(RecipeConfig())[2]
+        ('epochs', 'int', '10', 'passes over the training data')
+    """
+    hints, comments = _type_hints(type(config)), field_comments(config)
+    return [
+        (name, type_name(hints[name]), as_set_text(getattr(config, name)), comments[name])
+        for name in init_fields(type(config))
+    ]
+
+
 def _for_recipe(cls: type, recipe: str | None) -> str:
     return f" for recipe {recipe}" if recipe else f" for {cls.__name__}"
 
@@ -153,7 +216,7 @@ def _unknown_key_message(
 def _missing_equals_message(pair: str, config: Any, fields: Mapping[str, Any]) -> str:
     key = pair.strip()
     if key in fields:
-        example = f"--set {key}={_as_set_text(getattr(config, key))}"
+        example = f"--set {key}={as_set_text(getattr(config, key))}"
     else:
         example = "--set epochs=5"
     return (
@@ -162,15 +225,22 @@ def _missing_equals_message(pair: str, config: Any, fields: Mapping[str, Any]) -
     )
 
 
-def _as_set_text(value: Any) -> str:
+def as_set_text(value: Any) -> str:
     """How ``value`` is typed after ``--set key=``: ``(32, 64)`` -> ``32,64``, None -> ``none``."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (tuple, list)):
-        return ",".join(_as_set_text(item) for item in value)
+        return ",".join(as_set_text(item) for item in value)
     return str(value)
 
 
-__all__ = ["RecipeConfig", "apply_overrides", "from_mapping"]
+__all__ = [
+    "RecipeConfig",
+    "apply_overrides",
+    "as_set_text",
+    "check_fields",
+    "describe_fields",
+    "from_mapping",
+]

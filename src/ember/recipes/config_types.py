@@ -111,6 +111,8 @@ def _convert_sequence(
     value: Any, container: type, arguments: tuple[Any, ...], raw: str | None
 ) -> Any:
     variadic = container is list or not arguments or (len(arguments) == 2 and arguments[1] is ...)
+    if raw == "":  # `--set feature_maps=`: none at all (YAML reads the empty text as None)
+        value = ""
     if isinstance(value, str):  # "32,64" from --set, or a quoted YAML string
         text = value.strip()
         pieces = [piece.strip() for piece in text.split(",")] if text else []
@@ -208,6 +210,27 @@ def _describe(annotation: Any) -> str:
         return f"a list of {len(arguments)} values ({items})"
     if annotation in _DESCRIPTIONS:
         return _DESCRIPTIONS[annotation]
+    return getattr(annotation, "__name__", None) or str(annotation)
+
+
+def type_name(annotation: Any) -> str:
+    """A field's type as ``ember train RECIPE --help`` shows it: ``int | none``, ``list[int]``.
+
+    Example:
+        >>> type_name(tuple[int, ...]), type_name(float | None), type_name(Literal["a", "b"])
+        ('list[int]', 'float | none', 'a | b')
+    """
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return " | ".join(str(choice) for choice in arguments)
+    if origin is Union or origin is types.UnionType:
+        return " | ".join(type_name(argument) for argument in arguments)
+    if origin in (tuple, list) and arguments:
+        if origin is list or arguments[-1] is ...:
+            return f"list[{type_name(arguments[0])}]"
+        return f"[{', '.join(type_name(argument) for argument in arguments)}]"
+    if annotation is type(None):
+        return "none"
     return getattr(annotation, "__name__", None) or str(annotation)
 
 

@@ -30,11 +30,11 @@ from typing import Any
 
 import torch
 
-from ember import layers, models, optimizers
+from ember import checks, layers, models, optimizers
 from ember.data.splits import train_test_split
 from ember.errors import ConfigError
 from ember.models.dbn import DeepBeliefNetwork
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, check_fields, positive_int_or_none
 from ember.recipes.experiment import DataSplits, Experiment
 from ember.recipes.images import load_images
 from ember.train.callback import Callback
@@ -54,6 +54,13 @@ class Config(RecipeConfig):
     batch_size: int = 32  # labelled images per fine-tuning step
     learning_rate: float = 0.1  # fine-tuning SGD step size (momentum 0.9), pretrained or not
 
+    field_checks = {
+        "labelled": checks.positive_int,
+        "unlabelled": positive_int_or_none,
+        "pretrain_epochs": checks.positive_int,
+        "pretrain_batch_size": checks.positive_int,
+    }
+
 
 def check_config(config: Config) -> None:
     """Raise a :class:`ConfigError` naming the field and the fix, before any data is loaded.
@@ -64,16 +71,7 @@ def check_config(config: Config) -> None:
         ...
         ember.errors.ConfigError: expected a positive integer, received labelled=0. Fix: ...
     """
-    names = ["labelled", "pretrain_epochs", "pretrain_batch_size", "epochs", "batch_size"]
-    values = {name: getattr(config, name) for name in names}
-    if config.unlabelled is not None:
-        values["unlabelled"] = config.unlabelled
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(
-                f"expected a positive integer, received {name}={value!r}. "
-                f"Fix: --set {name}={getattr(Config(), name) or 60000} (the default)."
-            )
+    check_fields(config)
     hidden = config.hidden
     if not hidden or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in hidden):
         raise ConfigError(
@@ -81,8 +79,12 @@ def check_config(config: Config) -> None:
             f"Fix: --set hidden=500,500."
         )
     for name in ("pretrain_learning_rate", "learning_rate"):
-        if not getattr(config, name) > 0:
-            raise ConfigError(f"expected a positive {name}, received {getattr(config, name)!r}")
+        value = getattr(config, name)
+        if not (checks.is_number(value) and value > 0):
+            raise ConfigError(
+                f"expected a positive {name}, received {value!r}. "
+                f"Fix: --set {name}={getattr(Config(), name)}"
+            )
 
 
 def split_labelled(data: DataSplits, config: Config) -> tuple[DataSplits, torch.Tensor]:

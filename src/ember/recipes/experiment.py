@@ -90,6 +90,7 @@ class Experiment:
     # Callbacks that write into the run folder, made when the run knows it: run_callbacks(run_dir)
     run_callbacks: Callable[[Path], list[Any]] | None = None
     run_dir: Path | None = None  # the run folder, told by the run before training; None outside
+    verbose: int = 1  # how much the recipe's own steps print (told by the run, like run_dir)
 
     @property
     def monitor(self) -> str:

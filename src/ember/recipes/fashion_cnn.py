@@ -15,10 +15,11 @@ keep the longer run from over-fitting. Digits are not mirror images of each othe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from ember import checks, layers, models, optimizers, schedules
 from ember import data as augmentation
-from ember import layers, models, optimizers, schedules
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, fraction
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import load_images
 
@@ -28,8 +29,8 @@ class Config(RecipeConfig):
     dataset: str = "fashion_mnist"  # which dataset: fashion_mnist or mnist
     epochs: int = 15  # passes over the training images
     batch_size: int = 64  # images per training step
-    filters: tuple[int, ...] = (32, 64, 64)  # filters of the three 3x3 convolutions
-    padding: str = "same"  # convolution padding: "same" keeps 28x28 → 14 → 7, "valid" shrinks it
+    filters: tuple[int, int, int] = (32, 64, 64)  # filters of the three 3x3 convolutions
+    padding: Literal["same", "valid"] = "same"  # "same" keeps 28x28 → 14 → 7; "valid" shrinks it
     dense_units: int = 64  # width of the Dense layer before the classifier
     dropout: float = 0.3  # fraction of the Dense layer's inputs dropped while training
     flip: bool = True  # random horizontal flips while training
@@ -37,6 +38,15 @@ class Config(RecipeConfig):
     learning_rate: float = 0.001  # Adam's initial step size; decays to 0 along a cosine
     validation_size: float = 0.1  # fraction of training images held out for validation curves
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
+
+    field_checks = {
+        "filters": checks.positive_ints,
+        "dense_units": checks.positive_int,
+        "dropout": checks.rate,
+        "crop_padding": checks.non_negative_int,
+        "learning_rate": checks.positive_number,
+        "validation_size": fraction,
+    }
 
 
 def build(config: Config) -> Experiment:

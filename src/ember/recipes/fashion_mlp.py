@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ember import layers, models, optimizers, schedules
-from ember.recipes.config import RecipeConfig
+from ember import checks, layers, models, optimizers, schedules
+from ember.recipes.config import RecipeConfig, fraction
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import load_images
 
@@ -28,6 +28,13 @@ class Config(RecipeConfig):
     learning_rate: float = 0.001  # Adam's initial step size; decays to 0 along a cosine
     validation_size: float = 0.1  # fraction of training images held out for validation curves
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
+
+    field_checks = {
+        "hidden_units": checks.positive_int,
+        "dropout": checks.rate,
+        "learning_rate": checks.positive_number,
+        "validation_size": fraction,
+    }
 
 
 def build(config: Config) -> Experiment:

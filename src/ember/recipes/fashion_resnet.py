@@ -16,12 +16,14 @@ on 14x14 maps and below: four times less work per block than at 28x28.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Literal
 
 from torch import nn
 
-from ember import optimizers
+from ember import checks, optimizers
 from ember.data import Augment, RandomCrop, RandomFlip
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, fraction, open_fraction
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import flip_averaged, load_images
 from ember.schedules import OneCycle
@@ -39,7 +41,7 @@ class Config(RecipeConfig):
     blocks_per_stage: int = 1  # residual blocks per stage
     stem_stride: int = 1  # stride of the first convolution
     stem_pool: bool = True  # 2x2 max pool after the stem (stages run at 14x14 and below)
-    head: str = "flatten"  # "flatten" the last feature map, or "pool" (global average) it
+    head: Literal["flatten", "pool"] = "flatten"  # flatten the last feature map, or average-pool it
     learning_rate: float = 0.2  # peak of the one-cycle schedule (SGD with Nesterov momentum)
     warmup_fraction: float = 0.25  # share of the steps spent rising to the peak
     weight_decay: float = 5e-4  # L2 penalty on the weights
@@ -48,6 +50,18 @@ class Config(RecipeConfig):
     flip: bool = True  # random horizontal flips in training, and flip-averaged predictions
     validation_size: float = 0.0  # fraction of training images held out (0: train on all 60k)
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
+
+    field_checks = {
+        "widths": partial(checks.positive_ints, allow_empty=False),
+        "blocks_per_stage": checks.positive_int,
+        "stem_stride": checks.positive_int,
+        "learning_rate": checks.positive_number,
+        "warmup_fraction": open_fraction,
+        "weight_decay": checks.non_negative_number,
+        "label_smoothing": fraction,
+        "crop_padding": checks.non_negative_int,
+        "validation_size": fraction,
+    }
 
 
 def build(config: Config) -> Experiment:

@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ember import layers, models, optimizers, schedules
+from ember import checks, layers, models, optimizers, schedules
 from ember.datasets import sunspots
 from ember.errors import ConfigError
 from ember.plots.figure import new_figure, save_figure
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, check_fields
 from ember.recipes.experiment import DataSplits, Experiment
 
 
@@ -46,6 +46,14 @@ class Config(RecipeConfig):
     learning_rate: float = 0.003  # Adam's initial step size; decays to 0 along a cosine
     test_years: int = 30  # the last years, held out and forecast one step ahead
     validation_years: int = 30  # the years before them; their loss picks the best checkpoint
+
+    field_checks = {
+        "window": checks.positive_int,
+        "units": checks.positive_int,
+        "learning_rate": checks.positive_number,
+        "test_years": checks.positive_int,
+        "validation_years": checks.positive_int,
+    }
 
 
 @dataclass
@@ -112,7 +120,7 @@ def split_series(
     )
 
 
-def check_config(config: Config, years: int) -> None:
+def check_config(config: Config, years: int | None = None) -> None:
     """Raise a :class:`ConfigError` naming the field and the fix for a config the series can't fit.
 
     Example:
@@ -121,14 +129,9 @@ def check_config(config: Config, years: int) -> None:
         ...
         ember.errors.ConfigError: expected a positive integer, received window=0. Fix: ...
     """
-    for name in ("window", "units", "test_years", "validation_years"):
-        value = getattr(config, name)
-        if not isinstance(value, int) or value < 1:
-            default = getattr(Config(), name)
-            raise ConfigError(
-                f"expected a positive integer, received {name}={value!r}. "
-                f"Fix: --set {name}={default} (the default)."
-            )
+    check_fields(config)
+    if years is None:  # the series is not loaded yet: only the fields' own ranges
+        return
     # The linear baseline fits window + 1 numbers (weights and intercept), so it needs as many
     # training windows at least.
     held_out = years - config.window - (config.window + 1)  # most years val + test can take

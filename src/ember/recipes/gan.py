@@ -41,15 +41,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
-from ember import optimizers
+from ember import checks, optimizers
 from ember.callbacks.sample_grid import SampleGrid, image_grid, save_png
 from ember.errors import ConfigError
 from ember.plots.figure import new_figure, save_figure
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, check_fields, positive_int_or_none
 from ember.recipes.domain_classifier import domain_classifier, sample_quality
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import load_images
@@ -68,7 +69,7 @@ class Config(RecipeConfig):
     dataset: str = "fashion_mnist"  # fashion_mnist or mnist
     conditional: bool = False  # class-conditioned generator and discriminator (the cgan recipe)
     class_loss: float = 0.0  # conditional: AC-GAN's auxiliary classification weight (cgan: 1)
-    loss: str = "non_saturating"  # non_saturating (DCGAN) or wasserstein_gp (WGAN-GP)
+    loss: Literal["non_saturating", "wasserstein_gp"] = "non_saturating"  # DCGAN, or WGAN-GP
     epochs: int = 10  # passes over the training images (9,380 steps at batch 64)
     batch_size: int = 64  # real images (and as many fakes) per step
     latent_size: int = 64  # length of the generator's noise vector
@@ -78,6 +79,14 @@ class Config(RecipeConfig):
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
     grid_samples: int = 100  # images in each epoch's fixed-noise grid in <run>/samples/
     eval_samples: int = 10_000  # images generated to score the generator (FID, coverage)
+
+    field_checks = {
+        "latent_size": checks.positive_int,
+        "width": checks.positive_int,
+        "discriminator_steps": positive_int_or_none,
+        "grid_samples": checks.positive_int,
+        "eval_samples": checks.positive_int,
+    }
 
 
 def check_config(config: Config, num_classes: int = 10) -> None:
@@ -94,17 +103,18 @@ def check_config(config: Config, num_classes: int = 10) -> None:
             f"expected loss in {', '.join(LOSSES)}, received loss={config.loss!r}. "
             f"Fix: --set loss=non_saturating."
         )
-    for name in ("epochs", "batch_size", "latent_size", "width", "grid_samples", "eval_samples"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(
-                f"expected a positive integer, received {name}={value!r}. "
-                f"Fix: --set {name}={getattr(Config(), name)} (the default)."
-            )
+    check_fields(config)
     if config.eval_samples < 2:  # a covariance needs two samples
-        raise ConfigError(f"expected eval_samples >= 2, received {config.eval_samples}.")
-    if config.learning_rate is not None and not config.learning_rate > 0:
-        raise ConfigError(f"expected a positive learning_rate, received {config.learning_rate!r}")
+        raise ConfigError(
+            f"expected eval_samples >= 2, received {config.eval_samples}. "
+            f"Fix: --set eval_samples=10000"
+        )
+    rate = config.learning_rate
+    if rate is not None and not (checks.is_number(rate) and rate > 0):
+        raise ConfigError(
+            f"expected a positive learning_rate, received {rate!r}. "
+            f"Fix: --set learning_rate=none (2e-4, or 1e-4 for wasserstein_gp)"
+        )
     check_class_loss(config.class_loss, config.conditional, config.loss)
     if config.conditional and (
         config.grid_samples % num_classes or config.eval_samples % num_classes
@@ -174,18 +184,27 @@ def build(config: Config) -> Experiment:
 
 
 def evaluate_samples(
-    experiment: Experiment, split: str, out_dir: Path, *, dataset: str, num_samples: int
+    experiment: Experiment,
+    split: str,
+    out_dir: Path,
+    *,
+    dataset: str,
+    num_samples: int,
 ) -> dict[str, float]:
     """Domain FID, class coverage (and conditional accuracy) of ``num_samples`` generated images.
 
     The images come from noise seeded with the run's seed, so re-evaluating a checkpoint gives
     the same numbers. Writes ``samples.png``, ``class_coverage.png`` and, for a conditional
-    GAN, ``conditional_accuracy.png`` into ``out_dir``.
+    GAN, ``conditional_accuracy.png`` into ``out_dir``. Unless the run is quiet
+    (``experiment.verbose``), the domain classifier says whether it was loaded from its cache or, the first time, is being trained
+    (minutes on a CPU), with the engine's progress bar.
     """
     gan: GAN = experiment.trainer.task
     data = experiment.data
     real, _ = data.split(split)
-    classifier = domain_classifier(dataset, device=experiment.trainer.device)
+    classifier = domain_classifier(
+        dataset, device=experiment.trainer.device, verbose=experiment.verbose
+    )
     noise = torch.Generator().manual_seed(experiment.seed)
     labels = torch.arange(num_samples) % len(data.class_names) if gan.conditional else None
     images = torch.cat(

@@ -22,8 +22,9 @@ accuracy, precision, recall, F1, ROC-AUC and the confusion matrix on the test pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from ember import datasets, layers, models, optimizers
+from ember import checks, datasets, layers, models, optimizers
 from ember.errors import ConfigError
 from ember.nlp import Word2Vec, WordTokenizer
 from ember.nlp.text_inputs import text_encoding
@@ -43,7 +44,7 @@ TRUNCATE = "--set truncate=true (or a larger max_length)"
 @dataclass
 class Config(RecipeConfig):
     corpus: str = "rotten_tomatoes"  # which labelled snippets: rotten_tomatoes
-    model: str = "lstm"  # lstm (embedding from scratch), word2vec or minilm (pretrained encoder)
+    model: Literal["lstm", "word2vec", "minilm"] = "lstm"  # word2vec/minilm: pretrained
     epochs: int = 4  # passes over the training snippets
     batch_size: int = 32  # snippets per training step
     max_length: int = 80  # tokens per snippet: longer ones are an error unless truncate
@@ -58,6 +59,18 @@ class Config(RecipeConfig):
     freeze_embeddings: bool = False  # keep the word2vec vectors fixed while training
     trainable_layers: int = 2  # MiniLM layers that fine-tune (0: frozen feature extraction)
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
+
+    field_checks = {
+        "max_length": checks.positive_int,
+        "min_freq": checks.positive_int,
+        "embedding_dim": checks.positive_int,
+        "units": checks.positive_int,
+        "dropout": checks.rate,
+        "learning_rate": checks.positive_number,
+        "weight_decay": checks.non_negative_number,
+        "word2vec_epochs": checks.positive_int,
+        "trainable_layers": checks.non_negative_int,
+    }
 
 
 def build(config: Config) -> Experiment:

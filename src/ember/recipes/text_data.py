@@ -1,26 +1,38 @@
 """Text for language-model recipes: a corpus as windows of character ids and their next ids.
 
-The corpus is split by position, not at random: the last ``validation_fraction`` of the text is
-held out (so validation text was never seen, not even as overlapping context). Each part is cut
-into non-overlapping windows of ``sequence_length + 1`` characters; a window's first
-``sequence_length`` ids are the input and its last ``sequence_length`` ids the targets.
+The corpus is split by position, not at random, into three parts that share no character::
+
+    |  train  ...  |  test: test_fraction  |  validation: the last validation_fraction  |
+
+The last ``validation_fraction`` of the text is the validation text, and the ``test_fraction``
+just before it the test text, scored once when a run ends: neither was seen in training, not
+even as overlapping context. Each part is cut into non-overlapping windows of
+``sequence_length + 1`` characters; a window's first ``sequence_length`` ids are the input and
+its last ``sequence_length`` ids the targets.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ember import datasets
+from ember import checks, datasets
 from ember.errors import ConfigError
 from ember.nlp import CharTokenizer
 from ember.recipes.experiment import DataSplits
 
 # name -> loader returning the corpus as one string
 CORPORA = {"moby_dick": lambda: datasets.moby_dick()}
+# The share of the text held out as the test split, just before the validation part. Taken from
+# the end of the training text, so that the validation part stays the last validation_fraction.
+TEST_FRACTION = 0.05
 
 
-def windows(ids: torch.Tensor, sequence_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def windows(
+    ids: torch.Tensor, sequence_length: int, part: str = "the text"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Non-overlapping ``(inputs, next ids)`` windows, each ``(N, sequence_length)``.
+
+    ``part`` names the ids in the error raised when they are too few for one window.
 
     Example:
         >>> x, y = windows(torch.arange(10), 3)
@@ -30,7 +42,7 @@ def windows(ids: torch.Tensor, sequence_length: int) -> tuple[torch.Tensor, torc
     count = (len(ids) - 1) // sequence_length
     if count < 1:
         raise ConfigError(
-            f"the text has {len(ids)} tokens, too few for one window of sequence_length="
+            f"{part} has {len(ids)} tokens, too few for one window of sequence_length="
             f"{sequence_length} plus its next token. Fix: a shorter sequence_length or more text."
         )
     used = count * sequence_length
@@ -44,14 +56,23 @@ def load_char_corpus(
     *,
     sequence_length: int,
     validation_fraction: float,
+    test_fraction: float = TEST_FRACTION,
     text: str | None = None,
     max_characters: int | None = None,
 ) -> tuple[DataSplits, CharTokenizer]:
     """Windows of a corpus for a character language model, and the tokenizer fitted on it.
 
-    The validation part doubles as the test split (a language model is scored on held-out
-    text; there is no third part). ``text`` replaces the named corpus (tests, your own text);
-    ``max_characters`` keeps only the start of the corpus (quick tries).
+    The three splits are parts of the text, in order train, test, validation (see the module's
+    notes). ``text`` replaces the named corpus (tests, your own text); ``max_characters`` keeps
+    only the start of the corpus (quick tries).
+
+    Example:
+        >>> text = "abcdefghijklmnopqrst"  # 20 characters: train 12, test 4, validation 4
+        >>> data, tokenizer = load_char_corpus(
+        ...     None, sequence_length=3, validation_fraction=0.2, test_fraction=0.2, text=text
+        ... )
+        >>> [tokenizer.decode(data.split(name)[0][0].tolist()) for name in ("train", "test", "val")]
+        ['abc', 'mno', 'qrs']
     """
     if text is None:
         if corpus not in CORPORA:
@@ -61,16 +82,17 @@ def load_char_corpus(
         text = CORPORA[corpus]()
     if max_characters is not None:
         text = text[:max_characters]
-    if not 0 < validation_fraction < 1:
-        raise ConfigError(
-            f"expected a number in (0, 1), received validation_fraction={validation_fraction!r}"
-        )
+    checks.number_in("validation_fraction", validation_fraction, 0, 1, closed="()")
+    # The test part comes out of the rest: some text must be left to train on.
+    checks.number_in("test_fraction", test_fraction, 0, 1 - validation_fraction, closed="()")
     # Fitted on the whole corpus: a character that first appears in the validation part still
     # has an id (a handful of rare characters; the model simply rarely predicts them).
     tokenizer = CharTokenizer().fit([text])
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
-    cut = int(len(ids) * (1 - validation_fraction))
-    train = windows(ids[:cut], sequence_length)
-    val = windows(ids[cut:], sequence_length)
-    data = DataSplits(train, val, val, list(tokenizer.vocabulary), (sequence_length,))
+    validation_start = int(len(ids) * (1 - validation_fraction))
+    test_start = validation_start - int(len(ids) * test_fraction)
+    train = windows(ids[:test_start], sequence_length, "the training part of the text")
+    test = windows(ids[test_start:validation_start], sequence_length, "the test part of the text")
+    val = windows(ids[validation_start:], sequence_length, "the validation part of the text")
+    data = DataSplits(train, val, test, list(tokenizer.vocabulary), (sequence_length,))
     return data, tokenizer

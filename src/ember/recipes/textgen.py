@@ -2,9 +2,10 @@
 
 The network reads ``sequence_length`` characters and predicts, at every position, the next one.
 Its loss is the cross-entropy per character in nats (``bits_per_token`` is the same in bits:
-bits per character); the last 10% of the book is held out to measure it on unseen text. After
-every epoch the model continues ``sample_prompt``, so the report shows it learning to spell,
-then to write words, then phrases.
+bits per character), measured on text it never saw: the last 10% of the book
+(``validation_fraction``) after every epoch, and the 5% before that (the test text,
+``text_data.TEST_FRACTION``) once, when the run ends. After every epoch the model continues
+``sample_prompt``, so the report shows it learning to spell, then to write words, then phrases.
 
 Four recipes share this module and differ in ``model``:
 
@@ -21,13 +22,19 @@ Four recipes share this module and differ in ``model``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from ember import optimizers
+from ember import checks, optimizers
 from ember.callbacks import SampleText
 from ember.errors import ConfigError
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import (
+    RecipeConfig,
+    check_fields,
+    open_fraction,
+    positive_int_or_none,
+)
 from ember.recipes.experiment import Experiment
-from ember.recipes.text_data import load_char_corpus
+from ember.recipes.text_data import TEST_FRACTION, load_char_corpus
 from ember.schedules import OneCycle
 from ember.tasks.language_model import LanguageModel
 from ember.train import Trainer
@@ -39,7 +46,7 @@ MODELS = ("rnn", "lstm", "gru", "transformer")
 @dataclass
 class Config(RecipeConfig):
     corpus: str = "moby_dick"  # which text: moby_dick
-    model: str = "lstm"  # rnn, lstm, gru or transformer
+    model: Literal["rnn", "lstm", "gru", "transformer"] = "lstm"  # a recurrent cell, or a small GPT
     epochs: int = 10  # passes over the training text
     batch_size: int = 16  # windows per training step (small: many updates in 10 minutes)
     sequence_length: int = 64  # characters the model reads at once (its context)
@@ -58,6 +65,40 @@ class Config(RecipeConfig):
     sample_length: int = 200  # characters generated after each epoch
     temperature: float = 0.8  # sampling temperature of the per-epoch sample
 
+    field_checks = {
+        "sequence_length": checks.positive_int,
+        "embedding_dim": checks.positive_int,
+        "units": checks.positive_int,
+        "layers": checks.positive_int,
+        "heads": checks.positive_int,
+        "dropout": checks.rate,
+        "learning_rate": checks.positive_number,
+        "warmup_fraction": open_fraction,
+        "weight_decay": checks.non_negative_number,
+        "clip_norm": checks.non_negative_number,
+        "validation_fraction": open_fraction,
+        "max_characters": positive_int_or_none,
+        "sample_length": checks.positive_int,
+        "temperature": checks.non_negative_number,
+    }
+
+
+def check_config(config: Config) -> None:
+    """Raise a :class:`ConfigError` naming the field and the fix, before any data is loaded.
+
+    Example:
+        >>> check_config(Config(model="transformer", units=100, heads=3))
+        Traceback (most recent call last):
+        ...
+        ember.errors.ConfigError: expected units a multiple of heads=3, received units=100. ...
+    """
+    check_fields(config)
+    if config.model == "transformer" and config.units % config.heads:
+        raise ConfigError(
+            f"expected units a multiple of heads={config.heads}, received units={config.units}. "
+            f"Fix: --set units={config.heads * max(1, config.units // config.heads)}"
+        )
+
 
 def build(config: Config) -> Experiment:
     """Data, model and training set-up for this config."""
@@ -67,6 +108,7 @@ def build(config: Config) -> Experiment:
         config.corpus,
         sequence_length=config.sequence_length,
         validation_fraction=config.validation_fraction,
+        test_fraction=TEST_FRACTION,  # held out for the final evaluation
         max_characters=config.max_characters,
     )
     vocabulary_size = tokenizer.vocabulary_size

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 
-from ember import optimizers, schedules
+from ember import checks, optimizers, schedules
 from ember.errors import ConfigError
-from ember.recipes.autoencoders import batched, check_positive_ints
-from ember.recipes.config import RecipeConfig
+from ember.recipes.autoencoders import batched
+from ember.recipes.config import RecipeConfig, check_fields, fraction
 from ember.recipes.experiment import Experiment
 from ember.recipes.figures import one_per_class, plot_codes, plot_image_grid, plot_image_rows
 from ember.recipes.images import load_images
@@ -56,9 +57,15 @@ class Config(RecipeConfig):
     hidden: tuple[int, ...] = (512,)  # encoder hidden layer sizes (the decoder's, reversed)
     latent_size: int = 20  # dimensions of the latent code z
     learning_rate: float = 0.004  # Adam's initial step size
-    schedule: str = "cosine"  # "cosine" (decay to 0) or "constant" (as pytorch/examples)
+    schedule: Literal["cosine", "constant"] = "cosine"  # decay to 0, or constant (pytorch/examples)
     validation_size: float = 0.05  # fraction of training images held out; their loss picks best
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
+
+    field_checks = {
+        "latent_size": checks.positive_int,
+        "learning_rate": checks.positive_number,
+        "validation_size": fraction,
+    }
 
 
 def check_config(config: Config) -> None:
@@ -70,7 +77,7 @@ def check_config(config: Config) -> None:
         ...
         ember.errors.ConfigError: expected a positive integer, received latent_size=0. Fix: ...
     """
-    check_positive_ints(config, ("latent_size", "epochs", "batch_size"))
+    check_fields(config)
     if config.schedule not in SCHEDULES:
         raise ConfigError(
             f"expected schedule='cosine' or 'constant', received schedule={config.schedule!r}. "

@@ -1,4 +1,7 @@
-"""Compare runs side by side: one summary row per run and one PNG overlaying their curves.
+"""Compare runs side by side: a table (the settings that differ, then the scores) and one PNG.
+
+The table has one column per run, named by the shortest end of its path that tells the runs
+apart (:func:`short_names`), so that it stays narrow however long the run folders' names are.
 
 Example:
     >>> import json, pathlib, tempfile
@@ -18,13 +21,16 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from ember.errors import ConfigError
+from ember.recipes.config import as_set_text
 from ember.runs import plots
 from ember.runs.report import epoch_records, last_evaluation, read_config, read_metrics
 
@@ -66,23 +72,70 @@ def compare_runs(
     return [{key: row.get(key) for key in keys} for row in rows]
 
 
-def format_comparison(rows: Sequence[dict[str, Any]]) -> Table:
-    """A rich table of :func:`compare_runs`'s rows, for the ``ember compare`` command to print.
+def differing_settings(run_dirs: Sequence[str | os.PathLike]) -> dict[str, list[Any]]:
+    """The config settings whose values differ between the runs: ``{name: [value per run]}``.
+
+    A run whose ``config.yaml`` lacks a setting has None for it; ``versions`` (the record of the
+    packages used) is left out.
+    """
+    configs = [read_config(run_dir)[1] for run_dir in run_dirs]
+    names = dict.fromkeys(name for config in configs for name in config if name != "versions")
+    values = {name: [config.get(name) for config in configs] for name in names}
+    return {name: row for name, row in values.items() if len({repr(v) for v in row}) > 1}
+
+
+def short_names(run_dirs: Sequence[str | os.PathLike]) -> list[str]:
+    """The shortest ends of the runs' paths, cut at ``-``, ``_`` or ``/``, that tell them apart.
 
     Example:
-        >>> table = format_comparison([{"run": "a", "epochs": 3, "test_accuracy": 0.91234}])
-        >>> [column.header for column in table.columns]
-        ['run', 'epochs', 'test accuracy']
-        >>> list(table.columns[2].cells)
-        ['0.9123']
+        >>> short_names(["runs/mlp-20250101-120000", "runs/mlp-20250101-123000"])
+        ['120000', '123000']
+        >>> short_names(["a/run", "b/run"])
+        ['a/run', 'b/run']
     """
-    keys = list(dict.fromkeys(key for row in rows for key in row))
-    table = Table(title="runs compared")
+    paths = [Path(run_dir).as_posix() for run_dir in run_dirs]
+    pieces = [re.split(r"(?<=[-_/])", path) for path in paths]
+    for count in range(1, max(map(len, pieces)) + 1):
+        names = ["".join(parts[-count:]) for parts in pieces]
+        if len(set(names)) == len(names):
+            return names
+    return [f"{path} ({index})" for index, path in enumerate(paths, start=1)]  # a run twice
+
+
+def format_comparison(
+    rows: Sequence[dict[str, Any]],
+    settings: dict[str, list[Any]] | None = None,
+    names: Sequence[str] | None = None,
+) -> Table:
+    """A rich table of :func:`compare_runs`'s rows with one column per run (``names``, default
+    each row's ``run``): first the ``settings`` that differ (:func:`differing_settings`), then
+    the scores, four decimals each, "—" where a run has none.
+
+    Example:
+        >>> rows = [{"run": "a", "epochs": 3, "test_accuracy": 0.91234},
+        ...         {"run": "b", "epochs": 1, "test_accuracy": 0.5}]
+        >>> table = format_comparison(rows, {"dropout": [0.2, 0.5]})
+        >>> [column.header for column in table.columns]
+        ['', 'a', 'b']
+        >>> list(table.columns[0].cells), list(table.columns[1].cells)
+        (['dropout', 'epochs done', 'test accuracy'], ['0.2', '3', '0.9123'])
+    """
+    recipes = list(dict.fromkeys(row.get("recipe") for row in rows))
+    title = f"{recipes[0]} runs compared" if len(recipes) == 1 and recipes[0] else "runs compared"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("")
+    for name in names or [str(row["run"]) for row in rows]:
+        table.add_column(name, justify="right")
+    if len(recipes) > 1:
+        settings = {"recipe": [row.get("recipe") for row in rows], **(settings or {})}
+    for name, values in (settings or {}).items():
+        table.add_row(name, *map(as_set_text, values))
+    if settings:
+        table.add_section()
+    keys = dict.fromkeys(key for row in rows for key in row if key not in ("run", "recipe"))
     for key in keys:
-        numeric = any(plots.as_float(row.get(key)) is not None for row in rows)
-        table.add_column(key.replace("_", " "), justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(_cell(row.get(key)) for key in keys))
+        label = "epochs done" if key == "epochs" else key.replace("_", " ")
+        table.add_row(label, *(_cell(row.get(key)) for row in rows))
     return table
 
 

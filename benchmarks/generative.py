@@ -88,7 +88,7 @@ def score_vae(run: Path, num_samples: int, seed: int = 0) -> tuple[str, dict]:
     images = torch.cat(
         [vae.sample(len(c), generator=noise).cpu() for c in torch.arange(num_samples).split(1000)]
     )  # (num_samples, 28, 28, 1): the decoder's pixel means, in [0, 1]
-    classifier = domain_classifier(config.dataset, device=experiment.trainer.device)
+    classifier = domain_classifier(config.dataset, device=experiment.trainer.device, verbose=1)
     metrics = sample_quality(classifier, experiment.data.test[0], images).metrics(MIN_SHARE)
     print(
         f"vae ({run}, {config.dataset}): FID {metrics['fid']:.3f} of {num_samples:,} samples, "

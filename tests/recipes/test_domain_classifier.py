@@ -106,3 +106,31 @@ def test_bad_images_and_labels_are_clear_errors():
     x = torch.rand(8, 28, 28, 1)
     with pytest.raises(DataError, match="one conditioning label per generated image"):
         dc.sample_quality(classifier, x, x, labels=torch.zeros(5))
+
+
+def test_a_verbose_first_use_says_it_trains_once_and_where_and_later_uses_say_loaded(capsys):
+    first = dc.domain_classifier("fashion_mnist", verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    # Before training: what, why, how long, where it is cached, and that it happens once.
+    assert lines[0].startswith("Training the fashion_mnist domain classifier that scores generated")
+    assert lines[0].endswith("a small CNN, 8 epochs on 200 images.")
+    assert lines[1] == (
+        f"This happens once: it is cached in {first.path} and loaded from there by every later run."
+    )
+    # Then the engine's own progress bar, one epoch after the other.
+    assert [line for line in lines if line.startswith("Epoch ")] == [
+        f"Epoch {epoch}/8" for epoch in range(1, 9)
+    ]
+    assert lines[2] == "Epoch 1/8" and lines[3].startswith("2/2 ")  # 200 images at batch 128
+    accuracy = f"test accuracy {first.test_accuracy:.4f}"
+    assert (
+        lines[-1]
+        == f"Trained and cached the fashion_mnist domain classifier ({accuracy}) in {first.path}"
+    )
+
+    dc.domain_classifier("fashion_mnist", verbose=1)
+    assert capsys.readouterr().out == (
+        f"Loaded the fashion_mnist domain classifier ({accuracy}) from the cache {first.path}\n"
+    )
+    dc.domain_classifier("fashion_mnist")  # verbose=0: silent
+    assert capsys.readouterr().out == ""

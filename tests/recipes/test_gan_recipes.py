@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import pytest
 import torch
@@ -14,6 +15,8 @@ from torch import nn
 from ember import recipes
 from ember.cli import main
 from ember.errors import ConfigError
+from ember.recipes.domain_classifier import classifier_path
+from ember.recipes.gan import evaluate_samples
 from ember.runs import load_checkpoint, metrics_log, training
 
 TINY = {
@@ -103,6 +106,25 @@ def test_a_stopped_gan_run_resumes_to_the_same_weights_grids_and_scores(tmp_path
     records = metrics_log.read(part / "metrics.jsonl")
     scores = [r for r in records if r.get("kind") == "evaluation"][-1]
     assert {name: scores[name] for name in SCORES} == {name: whole.test[name] for name in SCORES}
+
+
+def test_scoring_says_the_domain_classifier_is_trained_once_then_loaded(tmp_path, capsys):
+    recipe = recipes.get("gan")
+    experiment = recipe.build(recipe.config(**TINY))
+    path = classifier_path("fashion_mnist")
+    score = partial(evaluate_samples, experiment, "test", dataset="fashion_mnist", num_samples=20)
+    assert not path.exists()
+    score(tmp_path / "first")  # a run's evaluator is verbose: the first time it trains
+    out = capsys.readouterr().out
+    assert out.startswith("Training the fashion_mnist domain classifier that scores generated")
+    assert f"This happens once: it is cached in {path}" in out
+    assert "Epoch 1/8" in out and "Epoch 8/8" in out
+    assert "Trained and cached the fashion_mnist domain classifier (test accuracy " in out
+    score(tmp_path / "again")
+    assert capsys.readouterr().out.startswith("Loaded the fashion_mnist domain classifier (")
+    experiment.verbose = 0  # as a run with --quiet tells it
+    score(tmp_path / "quiet")
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize(

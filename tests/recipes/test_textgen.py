@@ -45,7 +45,49 @@ def test_windows_are_split_by_position_and_shifted_by_one():
     cut = int(len(CORPUS) * 0.9)
     assert tokenizer.decode(x[0].tolist()) == CORPUS[:10]
     assert tokenizer.decode(data.val[0][0].tolist()) == CORPUS[cut : cut + 10]
-    assert data.test is data.val  # held-out text is the test text
+    # The test text is its own part, just before the validation text (it was the validation text).
+    start = cut - int(len(CORPUS) * text_data.TEST_FRACTION)
+    assert tokenizer.decode(data.test[0][0].tolist()) == CORPUS[start : start + 10]
+
+
+def test_train_test_and_validation_windows_are_disjoint_parts_of_the_text():
+    # 1,000 distinct characters: a window's ids say where in the text it was cut from.
+    text = "".join(chr(0x4E00 + position) for position in range(1000))
+    data, tokenizer = text_data.load_char_corpus(
+        None, sequence_length=10, validation_fraction=0.1, test_fraction=0.05, text=text
+    )
+
+    def positions(split: str) -> set[int]:
+        inputs, targets = data.split(split)
+        ids = torch.cat([inputs.flatten(), targets.flatten()]).tolist()
+        return {ord(tokenizer.decode([i])) - 0x4E00 for i in ids}
+
+    train, test, val = positions("train"), positions("test"), positions("val")
+    assert not train & test and not train & val and not test & val
+    assert max(train) < min(test) and max(test) < min(val)
+    assert min(val) == 900 and min(test) == 850  # validation: the last 10%, as before
+    assert len(train | test | val) > 950  # only the ragged ends of the parts are left out
+    with pytest.raises(ConfigError, match="received test_fraction=0.95"):
+        text_data.load_char_corpus(
+            None, sequence_length=10, validation_fraction=0.1, test_fraction=0.95, text=text
+        )
+    with pytest.raises(ConfigError, match="the test part of the text has 5 tokens, too few"):
+        text_data.load_char_corpus(
+            None, sequence_length=10, validation_fraction=0.1, test_fraction=0.005, text=text
+        )
+
+
+def test_the_final_test_numbers_are_a_held_out_evaluation_not_the_validation_ones(tmp_path):
+    recipe = recipes.get("textgen-lstm")
+    run = tmp_path / "run"
+    result = training.train(recipe, recipe.config(**{**TINY, "epochs": 1}), out=run, verbose=0)
+    last_epoch = metrics_log.epochs(run / "metrics.jsonl")[-1]
+    validation = training.evaluate(run, split="val")
+    # The last checkpoint scored on the validation text repeats the epoch's validation loss...
+    assert math.isclose(validation["loss"], last_epoch["val_loss"], rel_tol=1e-5)
+    # ... and on the test text it gives other numbers: other text, never trained on.
+    assert result.test["loss"] != pytest.approx(last_epoch["val_loss"], rel=1e-3)
+    assert result.test["accuracy"] != validation["accuracy"]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ Example (a tiny run; ``ember train`` does the same from the command line):
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -90,6 +91,10 @@ def resume(run_dir: Path, *, verbose: int = 1) -> RunResult:
             report = run / REPORT_FILE
             if not report.is_file() or report.stat().st_mtime < log_path.stat().st_mtime:
                 # killed after the test evaluation but before the report: finish the report only
+                if verbose:
+                    print(
+                        f"{run} finished every epoch and its test evaluation; writing its report."
+                    )
                 epochs = metrics_log.epochs(log_path)
                 evaluations = [r for r in records if r.get("kind") == "evaluation"]
                 test = {k: v for k, v in evaluations[-1].items() if k not in _EVALUATION_KEYS}
@@ -102,7 +107,32 @@ def resume(run_dir: Path, *, verbose: int = 1) -> RunResult:
                 f"`ember train {run / rundir.CONFIG_FILE} --epochs N`."
             )
     set_seed(config.seed)
-    return _run(run, recipe.build(config), config, checkpoint, verbose)
+    experiment = recipe.build(config)
+    if verbose:
+        print(resume_message(run, checkpoint, config.epochs))
+    return _run(run, experiment, config, checkpoint, verbose)
+
+
+def resume_message(run: Path, checkpoint: Checkpoint | None, epochs: int) -> str:
+    """The line a verbose :func:`resume` prints before training continues: from which checkpoint.
+
+    Example:
+        >>> print(resume_message(Path("runs/mlp"), None, 3))
+        Resuming runs/mlp/: it has no checkpoint yet (it stopped before its first epoch ended),
+        so training starts over at epoch 1 of 3.
+    """
+    if checkpoint is None:
+        return (
+            f"Resuming {run}/: it has no checkpoint yet (it stopped before its first epoch "
+            f"ended), so training starts over at epoch 1 of {epochs}."
+        )
+    name = Path(os.path.realpath(checkpoint.path)).name  # `last` points at epoch-NNNN
+    step = checkpoint.state.get("global_step")
+    at = f"epoch {checkpoint.epoch} of {epochs}" + ("" if step is None else f", step {step}")
+    line = f"Resuming {run}/ from checkpoint {name} ({at})"
+    if checkpoint.epoch >= epochs:  # killed between the last checkpoint and the test evaluation
+        line += ": every epoch is done; evaluating it on the test split"
+    return line
 
 
 def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Checkpoint]:
@@ -139,7 +169,7 @@ def _run(
 ) -> RunResult:
     """Fit from the checkpoint's epoch (``experiment`` was just built after seeding)."""
     trainer = experiment.trainer
-    experiment.run_dir = run
+    experiment.run_dir, experiment.verbose = run, verbose
     start_epoch = 0 if checkpoint is None else checkpoint.epoch
     log_path = run / metrics_log.METRICS_FILE
     metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill

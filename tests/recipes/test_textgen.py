@@ -45,9 +45,8 @@ def test_windows_are_split_by_position_and_shifted_by_one():
     cut = int(len(CORPUS) * 0.9)
     assert tokenizer.decode(x[0].tolist()) == CORPUS[:10]
     assert tokenizer.decode(data.val[0][0].tolist()) == CORPUS[cut : cut + 10]
-    # The test text is its own part, just before the validation text (it was the validation text).
-    start = cut - int(len(CORPUS) * text_data.TEST_FRACTION)
-    assert tokenizer.decode(data.test[0][0].tolist()) == CORPUS[start : start + 10]
+    # No test text by default (it used to be the validation text again): no test column.
+    assert data.test is None
 
 
 def test_train_test_and_validation_windows_are_disjoint_parts_of_the_text():
@@ -80,7 +79,8 @@ def test_train_test_and_validation_windows_are_disjoint_parts_of_the_text():
 def test_the_final_test_numbers_are_a_held_out_evaluation_not_the_validation_ones(tmp_path):
     recipe = recipes.get("textgen-lstm")
     run = tmp_path / "run"
-    result = training.train(recipe, recipe.config(**{**TINY, "epochs": 1}), out=run, verbose=0)
+    config = recipe.config(**{**TINY, "epochs": 1, "test_fraction": 0.05})
+    result = training.train(recipe, config, out=run, verbose=0)
     last_epoch = metrics_log.epochs(run / "metrics.jsonl")[-1]
     validation = training.evaluate(run, split="val")
     # The last checkpoint scored on the validation text repeats the epoch's validation loss...
@@ -97,7 +97,8 @@ def test_each_recipe_trains_samples_and_evaluates_in_nats_and_bits(tmp_path, nam
     recipe = recipes.get(name)
     result = training.train(recipe, recipe.config(**TINY), out=tmp_path / "run", verbose=0)
     assert result.finished
-    test = result.test
+    assert result.test is None  # no test split: the final evaluation is the validation split's
+    test = result.validation
     assert math.isclose(test["bits_per_token"], test["loss"] / math.log(2), rel_tol=1e-6)
     assert math.isclose(test["perplexity"], math.exp(test["loss"]), rel_tol=1e-6)
     epochs = metrics_log.epochs(tmp_path / "run" / "metrics.jsonl")
@@ -171,3 +172,18 @@ def test_bad_textgen_settings_fail_before_anything_is_written(tmp_path):
     with pytest.raises(DataError, match="✈"):
         training.train(recipe, recipe.config(sample_prompt="✈"), out=tmp_path / "c", verbose=0)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_run_without_test_text_shows_no_test_column(tmp_path, capsys):
+    settings = [f"--set={key}={value}" for key, value in TINY.items()]
+    run = tmp_path / "run"
+    assert main(["train", "textgen-gru", *settings, "--out", str(run), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "metric" in line)
+    assert "validation" in header and "test" not in header
+    assert "perplexity" in out  # the final evaluation's numbers, in the validation column
+    page = (run / "report.html").read_text()
+    assert "Validation metrics" in page and "Test metrics" not in page
+    assert "finished after epoch 2 of 2" in page
+    with pytest.raises(ConfigError, match=r"no test split \(none held out\). Fix: use --split val"):
+        training.evaluate(run, split="test")

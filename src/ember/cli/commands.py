@@ -237,21 +237,25 @@ def _png_path(out: Path | None, name: str, default_folder: Path) -> Path:
 def _finish(result: training.RunResult, console: Console) -> int:
     table = Table(title=f"{result.run_dir.name}: {_status(result)}", title_justify="left")
     table.add_column("metric")
-    for column in ("train", "validation", "test"):
+    # A run without a test split ends with its validation scores, and shows no test column.
+    columns = (
+        ("train", "validation", "test") if result.validation is None else ("train", "validation")
+    )
+    for column in columns:
         table.add_column(column, justify="right")
     last = result.last_epoch
+    final = result.test or result.validation or {}
     names = [
         k
         for k, v in last.items()
         if not k.startswith("val_") and k not in _NOT_METRICS and not isinstance(v, str)
     ]
-    for name in names + [k for k in (result.test or {}) if k not in names and k != "time"]:
-        table.add_row(
-            name,
-            _number(last.get(name)),
-            _number(last.get(f"val_{name}")),
-            _number((result.test or {}).get(name)),
-        )
+    for name in names + [k for k in final if k not in names and k != "time"]:
+        validation = (result.validation or {}).get(name, last.get(f"val_{name}"))
+        cells = [_number(last.get(name)), _number(validation)]
+        if result.validation is None:
+            cells.append(_number((result.test or {}).get(name)))
+        table.add_row(name, *cells)
     console.print(table)
     if isinstance(last.get("sample"), str):  # a language model's last sample
         console.print(f"sample: {last['sample']}", markup=False, highlight=False)

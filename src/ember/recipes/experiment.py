@@ -29,7 +29,7 @@ class DataSplits:
 
     train: Split
     val: Split | None
-    test: Split
+    test: Split | None  # None: the run ends with its validation numbers, shows no test column
     class_names: list[str]  # for text: the vocabulary
     input_shape: tuple[int, ...]  # per-sample: (H, W, C) or (T,)
     texts: dict[str, list[str]] | None = None  # split -> the raw texts, for labelled snippets
@@ -40,9 +40,10 @@ class DataSplits:
         if name not in parts:
             raise ConfigError(f"expected a split in train, val, test, received split={name!r}")
         if parts[name] is None:
-            raise ConfigError(
-                f"this run has no {name} split (validation_size=0). Fix: use --split test."
+            why, other = (
+                ("validation_size=0", "test") if name == "val" else ("none held out", "val")
             )
+            raise ConfigError(f"this run has no {name} split ({why}). Fix: use --split {other}.")
         return parts[name]
 
 

@@ -1,12 +1,13 @@
 """Text for language-model recipes: a corpus as windows of character ids and their next ids.
 
-The corpus is split by position, not at random, into three parts that share no character::
+The corpus is split by position, not at random, into parts that share no character::
 
-    |  train  ...  |  test: test_fraction  |  validation: the last validation_fraction  |
+    |  train  ...  |  test: test_fraction (0: none)  |  validation: the last validation_fraction  |
 
-The last ``validation_fraction`` of the text is the validation text, and the ``test_fraction``
-just before it the test text, scored once when a run ends: neither was seen in training, not
-even as overlapping context. Each part is cut into non-overlapping windows of
+The last ``validation_fraction`` of the text is the validation text; with a ``test_fraction``,
+the text just before it is a test text, scored once when a run ends. Neither was seen in
+training, not even as overlapping context. Without one (the default), a run ends with its
+validation numbers and shows no test column. Each part is cut into non-overlapping windows of
 ``sequence_length + 1`` characters; a window's first ``sequence_length`` ids are the input and
 its last ``sequence_length`` ids the targets.
 """
@@ -22,9 +23,6 @@ from ember.recipes.experiment import DataSplits
 
 # name -> loader returning the corpus as one string
 CORPORA = {"moby_dick": lambda: datasets.moby_dick()}
-# The share of the text held out as the test split, just before the validation part. Taken from
-# the end of the training text, so that the validation part stays the last validation_fraction.
-TEST_FRACTION = 0.05
 
 
 def windows(
@@ -56,14 +54,14 @@ def load_char_corpus(
     *,
     sequence_length: int,
     validation_fraction: float,
-    test_fraction: float = TEST_FRACTION,
+    test_fraction: float = 0.0,
     text: str | None = None,
     max_characters: int | None = None,
 ) -> tuple[DataSplits, CharTokenizer]:
     """Windows of a corpus for a character language model, and the tokenizer fitted on it.
 
-    The three splits are parts of the text, in order train, test, validation (see the module's
-    notes). ``text`` replaces the named corpus (tests, your own text); ``max_characters`` keeps
+    The splits are parts of the text, in order train, test (when ``test_fraction`` > 0; else
+    ``data.test`` is None), validation (see the module's notes). ``text`` replaces the named corpus (tests, your own text); ``max_characters`` keeps
     only the start of the corpus (quick tries).
 
     Example:
@@ -84,7 +82,7 @@ def load_char_corpus(
         text = text[:max_characters]
     checks.number_in("validation_fraction", validation_fraction, 0, 1, closed="()")
     # The test part comes out of the rest: some text must be left to train on.
-    checks.number_in("test_fraction", test_fraction, 0, 1 - validation_fraction, closed="()")
+    checks.number_in("test_fraction", test_fraction, 0, 1 - validation_fraction)
     # Fitted on the whole corpus: a character that first appears in the validation part still
     # has an id (a handful of rare characters; the model simply rarely predicts them).
     tokenizer = CharTokenizer().fit([text])
@@ -92,7 +90,11 @@ def load_char_corpus(
     validation_start = int(len(ids) * (1 - validation_fraction))
     test_start = validation_start - int(len(ids) * test_fraction)
     train = windows(ids[:test_start], sequence_length, "the training part of the text")
-    test = windows(ids[test_start:validation_start], sequence_length, "the test part of the text")
+    test = None
+    if test_fraction:
+        test = windows(
+            ids[test_start:validation_start], sequence_length, "the test part of the text"
+        )
     val = windows(ids[validation_start:], sequence_length, "the validation part of the text")
     data = DataSplits(train, val, test, list(tokenizer.vocabulary), (sequence_length,))
     return data, tokenizer

@@ -3,8 +3,9 @@
 The network reads ``sequence_length`` characters and predicts, at every position, the next one.
 Its loss is the cross-entropy per character in nats (``bits_per_token`` is the same in bits:
 bits per character), measured on text it never saw: the last 10% of the book
-(``validation_fraction``) after every epoch, and the 5% before that (the test text,
-``text_data.TEST_FRACTION``) once, when the run ends. After every epoch the model continues
+(``validation_fraction``) after every epoch. There is no test text by default (the run's summary
+and report then show none); ``--set test_fraction=0.05`` holds out the 5% before the validation
+text and scores it once, when the run ends, at the cost of that much training text. After every epoch the model continues
 ``sample_prompt``, so the report shows it learning to spell, then to write words, then phrases.
 
 Four recipes share this module and differ in ``model``:
@@ -30,11 +31,12 @@ from ember.errors import ConfigError
 from ember.recipes.config import (
     RecipeConfig,
     check_fields,
+    fraction,
     open_fraction,
     positive_int_or_none,
 )
 from ember.recipes.experiment import Experiment
-from ember.recipes.text_data import TEST_FRACTION, load_char_corpus
+from ember.recipes.text_data import load_char_corpus
 from ember.schedules import OneCycle
 from ember.tasks.language_model import LanguageModel
 from ember.train import Trainer
@@ -60,6 +62,7 @@ class Config(RecipeConfig):
     weight_decay: float = 0.0  # decoupled weight decay (AdamW)
     clip_norm: float = 1.0  # gradients are rescaled to at most this norm (0: off)
     validation_fraction: float = 0.1  # the last part of the text held out
+    test_fraction: float = 0.0  # the text before that held out for a final test (0: no test split)
     max_characters: int | None = None  # use only the start of the corpus (None: all of it)
     sample_prompt: str = "Call me"  # text the model continues after each epoch
     sample_length: int = 200  # characters generated after each epoch
@@ -77,6 +80,7 @@ class Config(RecipeConfig):
         "weight_decay": checks.non_negative_number,
         "clip_norm": checks.non_negative_number,
         "validation_fraction": open_fraction,
+        "test_fraction": fraction,
         "max_characters": positive_int_or_none,
         "sample_length": checks.positive_int,
         "temperature": checks.non_negative_number,
@@ -108,7 +112,7 @@ def build(config: Config) -> Experiment:
         config.corpus,
         sequence_length=config.sequence_length,
         validation_fraction=config.validation_fraction,
-        test_fraction=TEST_FRACTION,  # held out for the final evaluation
+        test_fraction=config.test_fraction,
         max_characters=config.max_characters,
     )
     vocabulary_size = tokenizer.vocabulary_size

@@ -116,6 +116,8 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     records = read_metrics(run_dir)
     epochs = epoch_records(records)
     test_record = last_evaluation(records, "test")
+    # A run without a test split ends with an evaluation of its validation split instead.
+    final_record = test_record or last_evaluation(records, "val")
     evaluation = _read_evaluation(run_dir / TEST_EVALUATION_FILE)
     plots_dir = run_dir / PLOTS_FOLDER
     recipe = str(config.get("recipe", "run"))
@@ -125,7 +127,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
 
     title = f"{recipe} — {run_dir.name}"
     page = [f"<h1>{_escape(title)}</h1>"]
-    if evaluation is not None or test_record is not None:
+    if evaluation is not None or final_record is not None:
         early = " (stopped early)" if planned is not None and done < planned else ""
         page.append(f'<p class="status">finished after epoch {done}{of_planned}{early}</p>')
     else:
@@ -140,6 +142,8 @@ def render_report(run_dir: str | os.PathLike) -> Path:
         page += ["<h2>Test metrics</h2>", _test_metrics_table(test_record, scores)]
     elif test_record is not None:  # not a classification run: its metrics as logged
         page += ["<h2>Test metrics</h2>", _logged_metrics_table(test_record)]
+    elif final_record is not None:  # no test split
+        page += ["<h2>Validation metrics</h2>", _logged_metrics_table(final_record)]
 
     page.append("<h2>Loss and metrics per epoch</h2>")
     if epochs:
@@ -163,7 +167,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
         page.append("<h2>Generated text after each epoch</h2>")
         page += [f"<h3>epoch {e}</h3><pre class='sample'>{_escape(t)}</pre>" for e, t in samples]
     page += ["<h2>Config</h2>", f"<pre>{_escape(config_text)}</pre>"]
-    page += ["<h2>Timings</h2>", _timings_table(epochs, test_record)]
+    page += ["<h2>Timings</h2>", _timings_table(epochs, final_record)]
 
     document = (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -52,6 +52,8 @@ class RunResult:
     interrupted: bool = False
     last_epoch: dict[str, Any] = field(default_factory=dict)  # the last metrics.jsonl epoch line
     test: dict[str, Any] | None = None  # test metrics, when the run finished
+    # The final evaluation of a run without a test split is of its validation split instead.
+    validation: dict[str, Any] | None = None
     report: Path | None = None
 
     @property
@@ -197,7 +199,10 @@ def _run(
     interrupted = interrupted or checkpointer.stop_requested
     result = RunResult(run, done, config.epochs, interrupted, epochs[-1] if epochs else {})
     if done >= config.epochs and not interrupted:
-        result.test = _evaluate(run, experiment, "test", done, "last")
+        if experiment.data.test is not None:
+            result.test = _evaluate(run, experiment, "test", done, "last")
+        else:  # no test split: the final scores are the validation split's, and no test column
+            result.validation = _evaluate(run, experiment, "val", done, "last")
     result.report = render_report(run)
     return result
 

@@ -18,8 +18,22 @@ from ember.losses.base import (
 
 
 # -- regression -----------------------------------------------------------------------------------
+class _ElementwiseError(Loss):
+    """Mean of ``error(y_pred - y_true)`` per element; ``torch_loss`` computes the batch mean."""
+
+    error = staticmethod(torch.square)  # applied to each difference
+    torch_loss = staticmethod(F.mse_loss)  # the same mean over the batch, fused
+
+    def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        y_pred, y_true = _like(y_pred, y_true)
+        return _per_sample_mean(self.error(y_pred - y_true))
+
+    def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return self.torch_loss(*_like(y_pred, y_true))
+
+
 @LOSSES.register("mse", "mean_squared_error")
-class MeanSquaredError(Loss):
+class MeanSquaredError(_ElementwiseError):
     """Mean of squared errors.
 
     Example:
@@ -30,16 +44,9 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        y_pred, y_true = _like(y_pred, y_true)
-        return _per_sample_mean((y_pred - y_true).square())
-
-    def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(*_like(y_pred, y_true))
-
 
 @LOSSES.register("mae", "mean_absolute_error")
-class MeanAbsoluteError(Loss):
+class MeanAbsoluteError(_ElementwiseError):
     """Mean of absolute errors.
 
     Example:
@@ -49,13 +56,8 @@ class MeanAbsoluteError(Loss):
     """
 
     name = "mean_absolute_error"
-
-    def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        y_pred, y_true = _like(y_pred, y_true)
-        return _per_sample_mean((y_pred - y_true).abs())
-
-    def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        return F.l1_loss(*_like(y_pred, y_true))
+    error = staticmethod(torch.abs)
+    torch_loss = staticmethod(F.l1_loss)
 
 
 @LOSSES.register("huber", "huber_loss")

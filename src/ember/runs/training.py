@@ -37,7 +37,7 @@ from ember.runs.report import REPORT_FILE, render_report
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
 from ember.seeding import set_seed
-from ember.train.trainer import build_module, has_unbuilt_layers
+from ember.train.lazy_layers import build_module, has_unbuilt_layers
 
 _EVALUATION_KEYS = ("kind", "split", "epoch", "checkpoint")
 

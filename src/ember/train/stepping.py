@@ -38,10 +38,38 @@ class ObjectiveStep:
     clear: Callable[[], None]
     step: Callable[[], None]
 
+    def __post_init__(self) -> None:
+        self.clips = self.spec.clips
+        self.step_scheduler = self.scheduler if self.interval == "step" else None
+
     @property
     def interval(self) -> str | None:
         """``"step"`` or ``"epoch"``: when the schedule steps (None without a schedule)."""
         return None if self.scheduler is None else self.spec.schedule.interval
+
+    def update(
+        self,
+        loss: torch.Tensor,
+        scaler: torch.amp.GradScaler | None,
+        inputs: list[torch.Tensor] | None = None,
+    ) -> None:
+        """Clear the gradients, ``backward`` (scaled for float16; into ``inputs`` only when
+        given), unscale and clip, step the optimizer and a per-step schedule. The scaler's
+        ``update`` is the caller's, once per training step."""
+        self.clear()
+        if scaler is None:
+            loss.backward(inputs=inputs)
+            if self.clips:
+                optimizer_specs.clip_gradients(self.parameters, self.spec)
+            self.step()
+        else:
+            scaler.scale(loss).backward(inputs=inputs)
+            if self.clips:
+                scaler.unscale_(self.optimizer)
+                optimizer_specs.clip_gradients(self.parameters, self.spec)
+            scaler.step(self.optimizer)
+        if self.step_scheduler is not None:
+            self.step_scheduler.step()
 
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's and the schedule's states."""
@@ -144,13 +172,7 @@ def _single_objective(
     scaler: torch.amp.GradScaler | None,
 ) -> StepFunction:
     # Locals, not attributes: this runs once per batch and is the engine's hot path.
-    forward = task.training_step
-    name = objective.objective.loss
-    optimizer, spec, parameters = objective.optimizer, objective.spec, objective.parameters
-    clear, step = objective.clear, objective.step
-    clip = spec.clips
-    clip_gradients = optimizer_specs.clip_gradients
-    scheduler = objective.scheduler if objective.interval == "step" else None
+    forward, update, name = task.training_step, objective.update, objective.objective.loss
 
     def train(batch: tuple[torch.Tensor, ...], global_step: int) -> Outputs:
         if autocast is None:
@@ -158,22 +180,9 @@ def _single_objective(
         else:
             with autocast:
                 outputs = forward(batch)
-        loss = _loss_of(outputs, name, task)
-        clear()
-        if scaler is None:
-            loss.backward()
-            if clip:
-                clip_gradients(parameters, spec)
-            step()
-        else:
-            scaler.scale(loss).backward()
-            if clip:
-                scaler.unscale_(optimizer)
-                clip_gradients(parameters, spec)
-            scaler.step(optimizer)
+        update(_loss_of(outputs, name, task), scaler)
+        if scaler is not None:
             scaler.update()
-        if scheduler is not None:
-            scheduler.step()
         return outputs
 
     return train
@@ -195,22 +204,10 @@ def _several_objectives(
             name = objective.objective.loss
             with context:
                 outputs.update(task.training_step(batch, name))
-            loss = _loss_of(outputs, name, task)
-            objective.clear()
             # Gradients into this objective's own parameters only (a generator's loss runs
             # through the discriminator, whose weights it must not touch).
             trainable = [p for p in objective.parameters if p.requires_grad]
-            (loss if scaler is None else scaler.scale(loss)).backward(inputs=trainable)
-            if objective.spec.clips:
-                if scaler is not None:
-                    scaler.unscale_(objective.optimizer)
-                optimizer_specs.clip_gradients(objective.parameters, objective.spec)
-            if scaler is None:
-                objective.step()
-            else:
-                scaler.step(objective.optimizer)
-            if objective.interval == "step":
-                objective.scheduler.step()
+            objective.update(_loss_of(outputs, name, task), scaler, trainable)
         if scaler is not None:
             scaler.update()  # once per step, after every optimizer has stepped (torch's rule)
         return outputs

@@ -8,6 +8,7 @@ gradient clipping, learning-rate schedules, callbacks, and its own state
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,12 +20,13 @@ from ember import checks
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
 from ember.errors import ConfigError, DataError
-from ember.layers.base import Layer, reset_states
 from ember.seeding import random_state, set_random_state
 from ember.train.callback import HOOKS, Callback, Logs, overrides
 from ember.train.history import History
+from ember.train.lazy_layers import build_module, has_unbuilt_layers
 from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
 from ember.train.progress import ProgressBar
+from ember.train.records import Records, mean_records
 from ember.train.stepping import ObjectiveStep, build_steps, training_step
 from ember.train.task import Outputs, Task
 
@@ -88,7 +90,7 @@ class Trainer:
         self._epochs = self.default_epochs  # of the fit running now
         self._steps: list[ObjectiveStep] = []
         self._pending_state: dict[str, Any] | None = None
-        self._records: list[tuple[Outputs, int]] = []
+        self._records: Records = []
         self._compiled = False
         self._autocast = autocast(self.precision, self.device)
         self._scaler = grad_scaler(self.precision, self.device)
@@ -199,7 +201,7 @@ class Trainer:
         self.model.eval()
         outputs = []
         for batch in batches:
-            with self._autocast or _NO_CONTEXT:
+            with self._autocast or contextlib.nullcontext():
                 outputs.append(self.task.predict_step(batch) if using is None else using(batch[0]))
         if not outputs:
             raise DataError("predict received no batches. Fix: pass some data.")
@@ -229,7 +231,7 @@ class Trainer:
 
     def running_logs(self) -> Logs:
         """Mean losses and metrics of the epoch so far (reads the device: call sparingly)."""
-        logs = self._mean_records()
+        logs = mean_records(self._records)
         metrics = self.task.metrics
         if metrics is not None and len(metrics):
             logs.update(metrics.compute())
@@ -297,7 +299,7 @@ class Trainer:
                 break
         if not records:
             raise DataError("the training data produced no batches. Fix: pass some data.")
-        logs = self._mean_records()
+        logs = mean_records(self._records)
         if metrics is not None and len(metrics):
             logs.update(metrics.compute())
         return logs
@@ -311,30 +313,15 @@ class Trainer:
         records = self._records = []
         self.steps_done = 0
         for batch in batches:
-            with self._autocast or _NO_CONTEXT:
+            with self._autocast or contextlib.nullcontext():
                 outputs = self.task.validation_step(batch)
             records.append((outputs, len(batch[0])))
             self.steps_done += 1
         if not records:
             raise DataError("the evaluation data produced no batches. Fix: pass some data.")
-        logs = self._mean_records()
+        logs = mean_records(self._records)
         if metrics is not None and len(metrics):
             logs.update(metrics.compute())
-        return logs
-
-    def _mean_records(self) -> Logs:
-        # One host read per logged value, weighted by batch size so that the mean is over samples.
-        # A value missing from some steps (an objective that steps every k-th) is averaged over
-        # the steps that have it.
-        if not self._records:
-            return {}
-        names = dict.fromkeys(name for record, _ in self._records for name in record)
-        logs = {}
-        for name in names:
-            pairs = [(r[name], n) for r, n in self._records if name in r]
-            sizes = torch.tensor([n for _, n in pairs], dtype=torch.float64)
-            values = torch.stack([value.float() for value, _ in pairs]).double().cpu()
-            logs[name] = float((values * sizes).sum() / sizes.sum())
         return logs
 
     # -- setup --------------------------------------------------------------------------------
@@ -391,35 +378,3 @@ class Trainer:
     def _call(hooks: dict[str, list], hook: str, *args: Any) -> None:
         for callback in hooks[hook]:
             getattr(callback, hook)(*args)
-
-
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_CONTEXT = _NullContext()
-
-
-def has_unbuilt_layers(module: nn.Module) -> bool:
-    """Whether ``module`` holds a lazy layer or parameter that has not seen data yet."""
-    return any(
-        (isinstance(m, Layer) and not m.built)
-        or any(isinstance(p, nn.parameter.UninitializedParameter) for p in m.parameters(False))
-        for m in module.modules()
-    )
-
-
-@torch.no_grad()
-def build_module(module: nn.Module, example: torch.Tensor) -> None:
-    """Create the parameters of lazy layers by running two samples through in eval mode."""
-    was_training = module.training
-    module.eval()
-    try:
-        module(example[:2])
-    finally:
-        module.train(was_training)
-        reset_states(module)

@@ -48,13 +48,15 @@ def compare_runs(
     """
     if isinstance(run_dirs, (str, os.PathLike)) or len(run_dirs) == 0:
         raise ConfigError(f"expected a list of run folders to compare, received {run_dirs!r}")
-    rows, histories = [], {}
-    for run_dir in map(Path, run_dirs):
+    rows, histories, seen = [], {}, set()
+    # The plot's legend names each run as the table does: the shortest part that tells them apart.
+    for run_dir, label in zip(map(Path, run_dirs), short_names(run_dirs)):
         _, config = read_config(run_dir)  # raises a clear error for a folder that is not a run
         records = read_metrics(run_dir)
         epochs = epoch_records(records)
-        name = run_dir.name if run_dir.name not in histories else str(run_dir)
-        histories[name] = epochs
+        name = run_dir.name if run_dir.name not in seen else str(run_dir)
+        seen.add(name)
+        histories[label] = epochs
         row: dict[str, Any] = {
             "run": name,
             "recipe": config.get("recipe"),

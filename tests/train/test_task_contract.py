@@ -228,3 +228,18 @@ def test_a_gan_trains_under_bf16_mixed_for_an_epoch():
         torch.rand(32, 4, 4, 1), batch_size=8, verbose=0
     )
     assert all(torch.isfinite(torch.tensor(v)).all() for v in history.history.values())
+
+
+def test_a_checkpoint_from_before_objectives_still_restores_the_optimizer():
+    # Checkpoints written before this engine kept one optimizer under "optimizer"/"scheduler".
+    torch.manual_seed(0)
+    trainer = Trainer(MeanSquaredError(nn.Linear(3, 1)), "adam", device="cpu")
+    trainer.fit(regression_data(), epochs=1, verbose=0)
+    state = trainer.state_dict()
+    saved = state.pop("objectives")["loss"]
+    legacy = {**state, "optimizer": saved["optimizer"], "scheduler": saved["scheduler"]}
+    restored = Trainer(MeanSquaredError(nn.Linear(3, 1)), "adam", device="cpu")
+    restored.load_state_dict(legacy)
+    restored.fit(regression_data(), epochs=1, verbose=0)  # builds the optimizer, then restores
+    steps = {int(s["step"]) for s in restored.optimizer.state.values()}
+    assert steps == {4} and restored.global_step == 4  # 2 steps saved + 2 more

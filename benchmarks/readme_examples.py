@@ -44,7 +44,10 @@ def main() -> None:
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(code, f"README.md:{line}", "exec"), namespace)  # noqa: S102
-        print(f"block {index} (README.md line {line}): {time.perf_counter() - start:.1f} s", flush=True)
+        print(
+            f"block {index} (README.md line {line}): {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from failing_fits import fails_before_any_step
 
 import ember
 from ember.errors import ConfigError, DataError, ShapeError
@@ -139,15 +140,6 @@ def test_trainer_fit_reduces_the_reconstruction_loss(make):
     assert set(history) >= {"loss", "reconstruction", "sparsity", "val_loss", "val_reconstruction"}
     assert history["reconstruction"][-1] < 0.5 * history["reconstruction"][0]
     assert trainer.predict(x).shape == x.shape
-
-
-def fails_before_any_step(task, data, error, match):
-    trainer = ember.Trainer(task, "adam", epochs=1, device="cpu")
-    before = [p.detach().clone() for p in task.module.parameters()]
-    with pytest.raises(error, match=match):
-        trainer.fit(data, verbose=0)
-    assert trainer.global_step == 0
-    assert all(torch.equal(a, b) for a, b in zip(before, task.module.parameters()))
 
 
 def test_a_decoder_output_of_another_shape_is_explained_with_both_shapes():

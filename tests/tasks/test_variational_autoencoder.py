@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from failing_fits import fails_before_any_step
 from torch.distributions import Normal, kl_divergence
 
 import ember
@@ -67,15 +68,6 @@ def test_predict_gives_deterministic_reconstructions():
     first, second = trainer.predict(x), trainer.predict(x)
     assert first.shape == x.shape and 0 <= first.min() and first.max() <= 1
     torch.testing.assert_close(first, second)
-
-
-def fails_before_any_step(task, data, error, match):
-    trainer = ember.Trainer(task, "adam", epochs=1, device="cpu")
-    before = [p.detach().clone() for p in task.module.parameters()]
-    with pytest.raises(error, match=match):
-        trainer.fit(data, verbose=0)
-    assert trainer.global_step == 0
-    assert all(torch.equal(a, b) for a, b in zip(before, task.module.parameters()))
 
 
 def test_images_outside_0_1_for_a_bernoulli_decoder_are_explained():

@@ -16,7 +16,7 @@ def test_readme_has_exactly_two_setup_commands_pinning_cpu_torch_first():
     commands = setup_commands()
     assert len(commands) == 2
     for command in commands:
-        assert command.startswith("pip install torch==2.13.0 && ")
+        assert command.startswith("pip install torch==2.13.0 torchvision==0.28.0 && ")
     assert commands[0].endswith("ember train fashion-mlp")
     assert commands[1].endswith("python -m pytest -q")
 

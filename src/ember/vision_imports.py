@@ -1,0 +1,74 @@
+"""Import torchvision (and timm, which imports it) so that its pure-Python parts always work.
+
+torchvision's models and transforms are plain Python, but ``import torchvision`` also loads its
+compiled operators (``_C``: NMS, RoI align). A wheel built for another torch build (PyPI's
+torchvision wheels are CUDA builds; beside a CPU-only torch their ``_C`` cannot load) then fails
+on import with ``RuntimeError: operator torchvision::nms does not exist``: torchvision guards
+every fake-kernel registration on the extension having loaded, except those of ``nms`` and
+``qnms``. When, and only when, ``_C`` cannot load, :func:`import_torchvision` declares those two
+operators' schemas first, so the import succeeds; ember uses none of the compiled operators
+(calling ``torchvision.ops.nms`` would still fail, with torch's "no kernel" error).
+
+Example:
+    >>> tv = import_torchvision()
+    >>> tv.models.resnet18().fc.in_features
+    512
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from ember.errors import ConfigError
+
+# The two operators torchvision's _meta_registrations registers fake kernels for unguarded,
+# with the schemas of torchvision/csrc/ops/nms.cpp and quantized/cpu/qnms_kernel.cpp.
+_UNGUARDED_SCHEMAS = (
+    "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+    "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+)
+_libraries: list[torch.library.Library] = []  # kept alive: a Library's definitions die with it
+
+
+@functools.cache
+def import_torchvision() -> ModuleType:
+    """The ``torchvision`` module, importable even where its compiled operators are not."""
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "ember's vision models need torchvision, which is not installed. Fix: pip install "
+            "torchvision with the version that pairs with your torch (torch 2.13 -> 0.28)."
+        )
+    if not _extension_loads(Path(next(iter(spec.submodule_search_locations)))):
+        library = torch.library.Library("torchvision", "DEF")
+        for schema in _UNGUARDED_SCHEMAS:
+            library.define(schema)
+        _libraries.append(library)
+    return importlib.import_module("torchvision")
+
+
+def import_timm() -> ModuleType:
+    """The ``timm`` module (after :func:`import_torchvision`, which it imports)."""
+    import_torchvision()
+    if importlib.util.find_spec("timm") is None:
+        raise ConfigError(
+            "timm models need the timm package, which is not installed. Fix: pip install timm."
+        )
+    return importlib.import_module("timm")
+
+
+def _extension_loads(folder: Path) -> bool:
+    libraries = sorted(folder.glob("_C*.so")) + sorted(folder.glob("_C*.pyd"))
+    if not libraries:
+        return False
+    try:
+        torch.ops.load_library(str(libraries[0]))
+    except (OSError, RuntimeError):
+        return False
+    return True

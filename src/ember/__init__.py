@@ -8,6 +8,11 @@ Example:
 
 import lazy_loader
 
+from ember.vision_imports import install_import_hook
+
+# torchmetrics and timm import torchvision on their own: make that import work first.
+install_import_hook()
+
 # Every public name is declared in __init__.pyi and imported on first use (Scientific Python's
 # SPEC 1), so that `ember --help` and `import ember` start without loading torch.
 __getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -5,9 +5,13 @@ compiled operators (``_C``: NMS, RoI align). A wheel built for another torch bui
 torchvision wheels are CUDA builds; beside a CPU-only torch their ``_C`` cannot load) then fails
 on import with ``RuntimeError: operator torchvision::nms does not exist``: torchvision guards
 every fake-kernel registration on the extension having loaded, except those of ``nms`` and
-``qnms``. When, and only when, ``_C`` cannot load, :func:`import_torchvision` declares those two
-operators' schemas first, so the import succeeds; ember uses none of the compiled operators
-(calling ``torchvision.ops.nms`` would still fail, with torch's "no kernel" error).
+``qnms``. When, and only when, ``_C`` cannot load, :func:`prepare_torchvision_import` declares
+those two operators' schemas first, so the import succeeds; ember uses none of the compiled
+operators (calling ``torchvision.ops.nms`` would still fail, with torch's "no kernel" error).
+
+Libraries ember uses import torchvision on their own when it is installed (torchmetrics does),
+so ``import ember`` installs :class:`PrepareTorchvision`, an import hook that runs the
+preparation just before the first ``import torchvision``, whoever asks for it.
 
 Example:
     >>> tv = import_torchvision()
@@ -19,11 +23,12 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.abc
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
-
-import torch
+from typing import Any
 
 from ember.errors import ConfigError
 
@@ -33,23 +38,16 @@ _UNGUARDED_SCHEMAS = (
     "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 )
-_libraries: list[torch.library.Library] = []  # kept alive: a Library's definitions die with it
+_libraries: list[Any] = []  # kept alive: a torch.library.Library's definitions die with it
 
 
-@functools.cache
 def import_torchvision() -> ModuleType:
     """The ``torchvision`` module, importable even where its compiled operators are not."""
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or not spec.submodule_search_locations:
+    if not prepare_torchvision_import():
         raise ConfigError(
             "ember's vision models need torchvision, which is not installed. Fix: pip install "
             "torchvision with the version that pairs with your torch (torch 2.13 -> 0.28)."
         )
-    if not _extension_loads(Path(next(iter(spec.submodule_search_locations)))):
-        library = torch.library.Library("torchvision", "DEF")
-        for schema in _UNGUARDED_SCHEMAS:
-            library.define(schema)
-        _libraries.append(library)
     return importlib.import_module("torchvision")
 
 
@@ -63,7 +61,46 @@ def import_timm() -> ModuleType:
     return importlib.import_module("timm")
 
 
-def _extension_loads(folder: Path) -> bool:
+@functools.cache
+def prepare_torchvision_import() -> bool:
+    """Make a later ``import torchvision`` succeed (see the module doc); False if not installed."""
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    # torch here, not at the top: `import ember` (and `ember --help`) must not load torch.
+    import torch
+
+    if not _extension_loads(torch, Path(next(iter(spec.submodule_search_locations)))):
+        library = torch.library.Library("torchvision", "DEF")
+        for schema in _UNGUARDED_SCHEMAS:
+            library.define(schema)
+        _libraries.append(library)
+    return True
+
+
+class PrepareTorchvision(importlib.abc.MetaPathFinder):
+    """An import hook: before the first ``import torchvision``, :func:`prepare_torchvision_import`.
+
+    It finds nothing itself (the normal finders import torchvision) and removes itself once used.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == "torchvision":
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            prepare_torchvision_import()
+        return None
+
+
+def install_import_hook() -> None:
+    """Put :class:`PrepareTorchvision` first on ``sys.meta_path`` (once; not if already imported)."""
+    if "torchvision" in sys.modules:
+        return
+    if not any(isinstance(finder, PrepareTorchvision) for finder in sys.meta_path):
+        sys.meta_path.insert(0, PrepareTorchvision())
+
+
+def _extension_loads(torch: ModuleType, folder: Path) -> bool:
     libraries = sorted(folder.glob("_C*.so")) + sorted(folder.glob("_C*.pyd"))
     if not libraries:
         return False

@@ -29,7 +29,6 @@ from ember.recipes.images import flip_averaged, load_images
 from ember.schedules import OneCycle
 from ember.tasks import Supervised
 from ember.train import Trainer
-from ember.train.precision import check_precision
 from ember.zoo.resnet import SmallResNet
 
 
@@ -51,7 +50,7 @@ class Config(RecipeConfig):
     flip: bool = True  # random horizontal flips in training, and flip-averaged predictions
     validation_size: float = 0.0  # fraction of training images held out (0: train on all 60k)
     train_samples: int | None = None  # train on a stratified subset of this size (None: all)
-    precision: str = "32"  # "32", or "bf16": bfloat16 autocast (fast on CPUs with AVX512-BF16)
+    precision: Literal["32", "bf16"] = "32"  # "bf16": bfloat16 autocast (fast with AVX512-BF16)
     compile: bool = False  # run the network through torch.compile
 
     field_checks = {
@@ -64,7 +63,6 @@ class Config(RecipeConfig):
         "label_smoothing": fraction,
         "crop_padding": checks.non_negative_int,
         "validation_size": fraction,
-        "precision": check_precision,
     }
 
 

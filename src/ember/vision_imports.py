@@ -64,6 +64,8 @@ def import_timm() -> ModuleType:
 @functools.cache
 def prepare_torchvision_import() -> bool:
     """Make a later ``import torchvision`` succeed (see the module doc); False if not installed."""
+    # The hook's work is done here: without it, find_spec below would call back into this.
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, PrepareTorchvision)]
     spec = importlib.util.find_spec("torchvision")
     if spec is None or not spec.submodule_search_locations:
         return False
@@ -86,8 +88,6 @@ class PrepareTorchvision(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
         if fullname == "torchvision":
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
             prepare_torchvision_import()
         return None
 

@@ -1,4 +1,4 @@
-"""Inputs -> batches on the device, splits and batch augmentation."""
+"""Inputs -> batches on the device, splits, augmentation, MixUp/CutMix, test-time augmentation."""
 
 from ember.data.augment import (
     Augment,
@@ -11,11 +11,16 @@ from ember.data.augment import (
     RandomZoom,
 )
 from ember.data.batches import TensorBatches, as_batches, to_tensor
+from ember.data.mixing import CutMix, MixUp, MixUpOrCutMix
 from ember.data.splits import train_test_split, train_val_test_split, validation_split
+from ember.data.test_time import with_test_time_augmentation
 
 __all__ = [
     "Augment",
+    "CutMix",
     "GaussianNoise",
+    "MixUp",
+    "MixUpOrCutMix",
     "RandomCrop",
     "RandomErasing",
     "RandomFlip",
@@ -28,4 +33,5 @@ __all__ = [
     "train_test_split",
     "train_val_test_split",
     "validation_split",
+    "with_test_time_augmentation",
 ]

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ember import losses as loss_registry
-from ember.errors import ShapeError
+from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer, reset_states, shape_matches
 from ember.metrics import MetricSet
 from ember.train.task import Task
@@ -33,6 +33,12 @@ class Supervised(Task):
         logits: an optional function computing logits when ``module`` ends in softmax/sigmoid
             (``Sequential.logits``); the loss is then computed from logits, which is stable.
         class_weight: ``{class index: weight}``, multiplies each sample's loss (Keras semantics).
+        batch_transform: ``(x, y) -> (x, y)`` applied to each training batch only, such as
+            :class:`ember.data.MixUp` or :class:`ember.data.CutMix`, which return class
+            probabilities: the training loss is then cross-entropy against those
+            (``sparse_categorical_crossentropy`` becomes ``categorical_crossentropy``), and
+            the training metrics compare with their most likely class, as Keras' metrics do
+            on mixed labels. Validation and prediction batches are never transformed.
 
     Example:
         >>> import torch, ember
@@ -52,11 +58,33 @@ class Supervised(Task):
         from_logits: bool = False,
         logits: Callable[[torch.Tensor], torch.Tensor] | None = None,
         class_weight: Mapping[int, float] | None = None,
+        batch_transform: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> None:
         super().__init__(module)
         self.loss = loss_registry.get(loss)
         if from_logits:
             self.loss = loss_registry.with_logits(self.loss)
+        if batch_transform is not None and not callable(batch_transform):
+            raise ConfigError(
+                f"expected a function (x, y) -> (x, y) such as ember.data.MixUp(num_classes=...), "
+                f"received batch_transform={batch_transform!r}"
+            )
+        self.batch_transform = batch_transform
+        # Mixed labels are class probabilities (N, C): the training loss must take them, while
+        # validation keeps the integer labels and self.loss.
+        self._mixed_loss = self.loss
+        if batch_transform is not None:
+            if isinstance(self.loss, loss_registry.SparseCategoricalCrossentropy):
+                self._mixed_loss = loss_registry.CategoricalCrossentropy(
+                    from_logits=self.loss.from_logits
+                )
+            elif self.loss.targets == "sparse" or self.loss.kind == "binary":
+                raise ConfigError(
+                    f"batch_transform turns labels into class probabilities, which the loss "
+                    f"{self.loss.name!r} cannot take. Fix: use a multiclass cross-entropy, "
+                    f"loss='sparse_categorical_crossentropy' or torch.nn.CrossEntropyLoss() "
+                    f"(which also takes label_smoothing)."
+                )
         self.forward = logits or module
         self.from_logits = from_logits or logits is not None
         self.metric_specs = list(metrics or [])
@@ -95,7 +123,15 @@ class Supervised(Task):
             reset_states(self.module)
         num_outputs = outputs.shape[-1] if outputs.ndim > 1 else 1
         if len(example) > 1:
+            # The labels as they come, before any batch_transform mixes them.
             loss_registry.validate_targets(self.loss, example[1], num_outputs)
+        mixed_classes = getattr(self.batch_transform, "num_classes", num_outputs)
+        if mixed_classes != num_outputs:
+            raise ConfigError(
+                f"the batch_transform mixes labels into {mixed_classes} classes, but the model "
+                f"has {num_outputs} outputs. Fix: pass num_classes={num_outputs} to it, or give "
+                f"the last layer {mixed_classes} units."
+            )
         if self.metric_specs and self.metrics is None:
             self.metrics = MetricSet(
                 self.metric_specs,
@@ -125,7 +161,21 @@ class Supervised(Task):
 
     # -- steps --------------------------------------------------------------------------------
     def training_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Forward, loss (plus weight penalties) and metric update for one batch."""
+        """Forward, loss (plus weight penalties) and metric update for one batch, after the
+        ``batch_transform`` (see the class docs) when there is one."""
+        if self.batch_transform is None:
+            return self.validation_step(batch)
+        x, y = self.batch_transform(batch[0], batch[1])
+        outputs = self.forward(x)
+        loss = self._loss(outputs, y, batch[2] if len(batch) > 2 else None, self._mixed_loss)
+        if self.metrics is not None:
+            mixed = y.is_floating_point() and not batch[1].is_floating_point()
+            self.metrics.update(outputs.detach(), y.argmax(-1) if mixed else y)
+        return {"loss": loss}
+
+    def validation_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Forward, loss and metric update for the batch as it is, never transformed; run by
+        the engine under ``inference_mode``, and as the training step without a transform."""
         x, y = batch[0], batch[1]
         outputs = self.forward(x)
         loss = self._loss(outputs, y, batch[2] if len(batch) > 2 else None)
@@ -133,25 +183,26 @@ class Supervised(Task):
             self.metrics.update(outputs.detach(), y)
         return {"loss": loss}
 
-    def validation_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Like :meth:`training_step`; run by the engine under ``inference_mode``."""
-        return self.training_step(batch)
-
     def predict_step(self, batch: Batch) -> torch.Tensor:
         """The module's output (probabilities when it ends in softmax) for ``batch[0]``."""
         return self.module(batch[0])
 
     def _loss(
-        self, outputs: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor | None
+        self,
+        outputs: torch.Tensor,
+        y: torch.Tensor,
+        sample_weight: torch.Tensor | None,
+        loss_function: loss_registry.Loss | None = None,
     ) -> torch.Tensor:
+        loss_function = self.loss if loss_function is None else loss_function
         if self._class_weights is not None:
             index = y.view(-1) if y.ndim <= 1 or y.shape[-1] == 1 else y.argmax(-1)
             class_weight = self._class_weights[index.long()]
             sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
         if sample_weight is None:
-            loss = self.loss(outputs, y)
+            loss = loss_function(outputs, y)
         else:
-            loss = self.loss(outputs, y, sample_weight=sample_weight)
+            loss = loss_function(outputs, y, sample_weight=sample_weight)
         # Keras adds weight penalties to the reported loss in training and evaluation alike.
         for layer in self._regularized:
             loss = loss + layer.regularization_loss()

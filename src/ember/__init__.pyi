@@ -14,6 +14,7 @@ from . import optimizers as optimizers
 from . import schedules as schedules
 from . import tasks as tasks
 from . import train as train
+from . import transfer as transfer
 from . import zoo as zoo
 from .errors import (
     ConfigError as ConfigError,
@@ -41,6 +42,8 @@ from .errors import (
 )
 from .models import Model as Model
 from .models import Sequential as Sequential
+from .models import create as create
+from .models import list_models as list_models
 from .models import load_model as load_model
 from .models.lr_finder import find_learning_rate as find_learning_rate
 from .saving import load_weights as load_weights
@@ -82,4 +85,8 @@ from .train import (
 from .train import (
     Trainer as Trainer,
 )
+from .transfer import extract_features as extract_features
+from .transfer import fine_tune as fine_tune
+from .transfer import freeze as freeze
+from .transfer import unfreeze as unfreeze
 from .version import __version__ as __version__

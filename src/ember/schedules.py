@@ -33,14 +33,15 @@ def _absolute_lambda(
 
     ``LambdaLR`` multiplies each group's starting lr by a factor, so the factor is
     ``learning_rate(step) / initial_learning_rate``: param groups keep their relative sizes. A
-    schedule starting at 0 (a warm-up from zero) has no such ratio; its groups start from 1.
+    schedule starting at 0 (a warm-up from zero) has no such ratio, so each group starts from its
+    ``lr_scale`` (1 unless set: discriminative learning rates, see ``ember.transfer``).
     """
     if initial_learning_rate > 0:
         return lr_scheduler.LambdaLR(
             optimizer, lambda step: learning_rate(step) / initial_learning_rate
         )
     for group in optimizer.param_groups:
-        group["lr"] = 1.0
+        group["lr"] = float(group.get("lr_scale", 1.0))
         group.pop("initial_lr", None)
     return lr_scheduler.LambdaLR(optimizer, learning_rate)
 
@@ -208,7 +209,8 @@ class OneCycle:
     ``pct_start`` of the run (``steps_per_epoch * epochs`` steps), then anneals to
     ``max_learning_rate / (div_factor * final_div_factor)``. ``cycle_momentum=True`` also cycles
     momentum (or Adam's ``beta_1``) between 0.95 and 0.85, as fastai does; it is off by default so
-    that an optimizer without momentum is not given one.
+    that an optimizer without momentum is not given one. A param group with an ``lr_scale``
+    follows the same cycle scaled by it.
 
     Example:
         >>> lrs = learning_rate_curve(OneCycle(1.0), total_steps=100)
@@ -261,7 +263,12 @@ class OneCycle:
             )
         return lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=self.max_learning_rate,
+            # Each param group peaks at its own lr_scale times the maximum: groups keep their
+            # ratio (discriminative learning rates, see ember.transfer).
+            max_lr=[
+                self.max_learning_rate * group.get("lr_scale", 1.0)
+                for group in optimizer.param_groups
+            ],
             total_steps=total_steps,
             pct_start=self.pct_start,
             anneal_strategy=self.anneal_strategy,

@@ -510,6 +510,7 @@ CHECKED_ELSEWHERE = {
     "class_loss",  # gan check_config: only for a conditional GAN
     "learning_rate",  # gan, dbn check_config (the others have a field check)
     "pretrain_learning_rate",  # dbn check_config
+    "backbone",  # transfer-in-domain check_config: an existing weights file
 }
 
 

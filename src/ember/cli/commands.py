@@ -24,6 +24,7 @@ from ember.runs import rundir, training
 from ember.runs.compare import compare_runs, differing_settings, format_comparison, short_names
 from ember.runs.report import render_report
 from ember.seeding import set_seed
+from ember.zoo import catalog
 
 
 def resolve(spec: str, overrides: list[str], **flags: Any) -> tuple[recipes.Recipe, Any]:
@@ -50,7 +51,12 @@ def resolve(spec: str, overrides: list[str], **flags: Any) -> tuple[recipes.Reci
 
 
 def list_all(args: argparse.Namespace, console: Console) -> int:
-    """``ember list``, or ``ember list RECIPE`` (its settings)."""
+    """``ember list``, ``ember list RECIPE`` (its settings) or ``ember list MODEL``."""
+    if args.name is not None and args.name in catalog.list_models():
+        entry = catalog.entry(args.name)
+        console.print(f"[bold]{entry.name}[/] ({entry.family}): {_model_line(entry)}")
+        console.print(f"  ember.models.create({entry.name!r}, num_classes=..., in_channels=...)")
+        return 0
     if args.name is not None:
         return settings(args.name, console)
     for title, rows in (
@@ -64,6 +70,10 @@ def list_all(args: argparse.Namespace, console: Console) -> int:
             [(f"{n}()", d) for n, d in datasets.CORPORA.items()],
         ),
         ("models (ember.models)", sorted(models.DESCRIPTIONS.items())),
+        (
+            "image models (ember.models.create(NAME); also any timm model as timm/NAME)",
+            [(e.name, _model_line(e)) for e in catalog.entries()],
+        ),
     ):
         table = Table(title=title, title_justify="left", show_header=False, box=None)
         for name, description in rows:
@@ -71,6 +81,11 @@ def list_all(args: argparse.Namespace, console: Console) -> int:
         console.print(table)
         console.print()
     return 0
+
+
+def _model_line(entry: catalog.ModelEntry) -> str:
+    count = f" ({entry.parameters:,} parameters at 1000 classes)" if entry.parameters else ""
+    return f"{entry.description}{count}"
 
 
 def settings(spec: str, console: Console) -> int:

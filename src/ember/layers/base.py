@@ -15,6 +15,7 @@ from torch import nn
 
 from ember import activations
 from ember.errors import ShapeError
+from ember.layers.freezing import apply_settings, is_trainable, set_trainable
 
 
 class Layer(nn.Module):
@@ -122,10 +123,34 @@ class Layer(nn.Module):
                 f"input_shape to {received}."
             )
         self.build(received)
+        apply_settings(self)  # a layer set trainable=False before it had weights
         self.to(x.device)
         # Recorded so a saved model can be rebuilt (and summarised) without example data.
         self.built_input_shape = received
         self.built = True
+
+    @property
+    def trainable(self) -> bool:
+        """Keras' ``trainable``: whether any of the layer's weights trains (for a layer without
+        weights, e.g. one not built yet, the last value set; True at first).
+
+        Setting it to False freezes every weight of the layer (also those it builds later) and
+        holds its batch-norm layers in inference mode while frozen, as Keras does; True undoes
+        both. See :mod:`ember.layers.freezing` and :func:`ember.transfer.freeze`.
+
+        Example:
+            >>> from ember import layers
+            >>> dense = layers.Dense(3)
+            >>> dense.trainable = False  # before the layer has weights
+            >>> _ = dense(torch.ones(2, 4))
+            >>> dense.trainable, dense.weight.requires_grad
+            (False, False)
+        """
+        return is_trainable(self)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        set_trainable(self.modules(), bool(value), training=self.training)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, enough to rebuild this layer with ``type(layer)(**config)``."""

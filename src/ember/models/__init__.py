@@ -8,6 +8,8 @@ on the same engine, ``Perceptron`` and ``DeepBeliefNetwork``. The architectures 
 in :mod:`ember.zoo` and are re-exported here.
 
 ``DESCRIPTIONS`` gives each zoo entry a one-line description (``ember list`` prints them).
+Image models by name come from the zoo's catalog: ``create("resnet18", num_classes=10)``,
+``list_models("vgg*")`` (``ember list`` prints them too).
 """
 
 from ember.models.dbn import DeepBeliefNetwork
@@ -23,10 +25,15 @@ from ember.zoo import (
     DCGANDiscriminator,
     DCGANGenerator,
     DenseAutoencoder,
+    LeNet5,
     PretrainedTextClassifier,
     RecurrentLanguageModel,
     SmallResNet,
     TransformerLanguageModel,
+    create,
+    describe_model,
+    list_models,
+    load_pretrained,
     pretrained,
 )
 
@@ -46,6 +53,7 @@ DESCRIPTIONS: dict[str, str] = {
     "DCGANDiscriminator": "DCGAN's discriminator (or WGAN critic), optionally class-conditioned",
     "BernoulliRBM": "a restricted Boltzmann machine trained by contrastive divergence",
     "DeepBeliefNetwork": "stacked RBMs, pretrained greedily, then fine-tuned as an MLP",
+    "LeNet5": "LeCun et al. 1998's LeNet-5 for 28x28 or 32x32 grey images (also create('lenet5'))",
 }
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "DCGANGenerator",
     "DeepBeliefNetwork",
     "DenseAutoencoder",
+    "LeNet5",
     "PretrainedTextClassifier",
     "Model",
     "Perceptron",
@@ -65,6 +74,10 @@ __all__ = [
     "Sequential",
     "SmallResNet",
     "TransformerLanguageModel",
+    "create",
+    "describe_model",
+    "list_models",
     "load_model",
+    "load_pretrained",
     "pretrained",
 ]

@@ -19,7 +19,9 @@ from torch import nn
 from ember import losses, saving
 from ember import metrics as ember_metrics
 from ember.data.batches import TensorBatches, as_batches, to_tensor
+from ember.data.test_time import with_test_time_augmentation
 from ember.errors import ConfigError, DataError, NotCompiledError
+from ember.layers.freezing import is_trainable, set_trainable
 from ember.models import fit_arguments
 from ember.models.lr_finder import find_learning_rate
 from ember.models.summary import summarize
@@ -87,12 +89,15 @@ class Model(nn.Module):
         jit_compile: bool = False,
         precision: str = "32",
         device: str | torch.device = "auto",
+        batch_transform: Any = None,
     ) -> None:
         """Choose optimizer, loss and metrics (Keras' ``compile``), plus device and precision.
 
         A final softmax (sigmoid) followed by a (binary) cross-entropy is computed from the
         logits, as one fused, numerically stable loss; ``predict`` still returns probabilities.
-        ``from_logits=True`` says the network already outputs logits.
+        ``from_logits=True`` says the network already outputs logits. ``batch_transform``
+        (e.g. ``ember.data.MixUp(num_classes=10)``) mixes each training batch, never the
+        validation or prediction ones (see :class:`ember.Supervised`).
         """
         if loss is None:
             raise ConfigError(
@@ -111,7 +116,12 @@ class Model(nn.Module):
         if fused is not None and not from_logits:
             loss_fn, logits = fused, self.logits
         self.task = Supervised(
-            self.network, loss_fn, metrics, from_logits=from_logits, logits=logits
+            self.network,
+            loss_fn,
+            metrics,
+            from_logits=from_logits,
+            logits=logits,
+            batch_transform=batch_transform,
         )
         self.trainer = Trainer(
             self.task, optimizer, precision=precision, compile=jit_compile, device=device
@@ -122,6 +132,30 @@ class Model(nn.Module):
     def network(self) -> nn.Module:
         """The module that is trained: the wrapped one, or the model itself."""
         return self if self.module is None else self.module
+
+    @property
+    def trainable(self) -> bool:
+        """Keras' ``trainable``: whether any weight of the model trains (for a model without
+        weights yet, the last value set; True at first).
+
+        False freezes every weight (also those lazy layers build later) and holds the model's
+        batch-norm layers in inference mode while frozen, as in Keras; True undoes both. The next
+        ``fit`` sees the change and builds a new optimizer over the weights that train (Keras
+        asks for ``compile()`` again; here the engine does it). For part of a model see
+        :func:`ember.transfer.freeze`.
+
+        Example:
+            >>> import torch, ember
+            >>> model = ember.Model(torch.nn.Linear(4, 2))
+            >>> model.trainable = False
+            >>> model.trainable, model.module.weight.requires_grad
+            (False, False)
+        """
+        return is_trainable(self)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        set_trainable(self.modules(), bool(value), training=self.training)
 
     @property
     def metrics_names(self) -> list[str]:
@@ -211,10 +245,24 @@ class Model(nn.Module):
         values = [logs[name] for name in names if name in logs]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Any:
+    def predict(
+        self, x: Any, batch_size: int | None = None, verbose: int | str = 0, tta: Any = None
+    ) -> Any:
         """Model outputs for ``x``: a numpy array for numpy input, else a tensor (on the CPU).
 
         ``x`` may be a list of strings when a tokenizer is attached (:meth:`set_tokenizer`).
+        ``tta`` (test-time augmentation) averages the outputs over views of each batch: "flip"
+        (the images and their mirror images, flipped along the width of (N, H, W, C)), or a
+        list of view names and functions (see :func:`ember.data.with_test_time_augmentation`).
+        The outputs are averaged as they are: probabilities for a model ending in softmax.
+
+        Example:
+            >>> import torch, ember
+            >>> model = ember.Model(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)))
+            >>> images = torch.rand(3, 2, 2, 1)  # (N, H, W, C)
+            >>> expected = (model(images) + model(images.flip(2))) / 2
+            >>> torch.allclose(model.predict(images, tta="flip"), expected.detach())
+            True
         """
         as_numpy = isinstance(x, (np.ndarray, list))
         if is_text_batch(x):
@@ -229,7 +277,8 @@ class Model(nn.Module):
         data = self._batches(
             x, None, fit_arguments.batch_size_or_default(batch_size), False, None, trainer
         )
-        outputs = trainer.predict(data).cpu()
+        using = None if tta is None else with_test_time_augmentation(self.network, tta)
+        outputs = trainer.predict(data, using=using).cpu()
         return outputs.numpy() if as_numpy else outputs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

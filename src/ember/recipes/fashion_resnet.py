@@ -22,10 +22,10 @@ from typing import Literal
 from torch import nn
 
 from ember import checks, optimizers
-from ember.data import Augment, RandomCrop, RandomFlip
+from ember.data import Augment, RandomCrop, RandomFlip, with_test_time_augmentation
 from ember.recipes.config import RecipeConfig, fraction, open_fraction
 from ember.recipes.experiment import Experiment
-from ember.recipes.images import flip_averaged, load_images
+from ember.recipes.images import load_images
 from ember.schedules import OneCycle
 from ember.tasks import Supervised
 from ember.train import Trainer
@@ -118,5 +118,7 @@ def build(config: Config) -> Experiment:
         data=data,
         batch_size=config.batch_size,
         seed=config.seed,
-        predict=flip_averaged(network) if config.flip else None,
+        predict=with_test_time_augmentation(network, "flip", outputs="logits")
+        if config.flip
+        else None,
     )

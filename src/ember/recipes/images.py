@@ -1,4 +1,4 @@
-"""The image data of the image recipes, and test-time augmentation by flipping.
+"""The image data of the image recipes.
 
 Example:
     >>> data = load_images("fashion_mnist", validation_size=0.1, seed=0, train_samples=100)
@@ -8,11 +8,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
-from torch import nn
 
 from ember import datasets
 from ember.data.splits import train_test_split
@@ -59,19 +56,3 @@ ImageData = DataSplits  # the name image recipes know it by
 def _images(array: np.ndarray) -> torch.Tensor:
     images = torch.from_numpy(array).float().div_(255.0)
     return images.unsqueeze(-1) if images.ndim == 3 else images  # (N, H, W) -> (N, H, W, 1)
-
-
-def flip_averaged(network: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Test-time augmentation: the mean of the softmax over the image and its mirror image.
-
-    Example:
-        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
-        >>> probabilities = flip_averaged(net)(torch.rand(2, 2, 2, 1))
-        >>> torch.allclose(probabilities.sum(-1), torch.ones(2))
-        True
-    """
-
-    def predict(x: torch.Tensor) -> torch.Tensor:  # x: (N, H, W, C); flip the width axis
-        return (torch.softmax(network(x), -1) + torch.softmax(network(x.flip(2)), -1)) / 2
-
-    return predict

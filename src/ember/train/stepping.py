@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ember import checks
 from ember import optimizers as optimizer_specs
 from ember.errors import ConfigError
 from ember.train.fast_step import gradient_clearer, optimizer_stepper
@@ -89,7 +90,11 @@ class ObjectiveStep:
 def build_steps(
     task: Task, default_optimizer: Any, steps_per_epoch: int | None, epochs: int
 ) -> list[ObjectiveStep]:
-    """Build each objective's optimizer (and schedule) over its parameters, in order."""
+    """Build each objective's optimizer (and schedule) over its parameters, in order.
+
+    Only the parameters that require gradients are given to the optimizer (all frozen is an
+    error), grouped by their ``lr_scale`` when some carry one (:func:`parameter_groups`).
+    """
     objectives = task.objectives()
     if not objectives:
         raise ConfigError(
@@ -110,17 +115,26 @@ def build_steps(
         )
     steps = []
     for objective in objectives:
-        module = objective.parameters if objective.parameters is not None else task.module
-        parameters = list(module.parameters())
-        if not parameters:
+        module = _module_of(task, objective)
+        every = list(module.parameters())
+        if not every:
             raise ConfigError(
                 f"the objective {objective.loss!r} has no parameters to optimize "
                 f"({type(module).__name__} holds none). Fix: give it the module it trains."
             )
+        # Frozen parameters stay out of the optimizer: no state, no weight decay, no backward.
+        parameters = [p for p in every if p.requires_grad]
+        if not parameters:
+            raise ConfigError(
+                f"every parameter of {type(module).__name__} (trained by the objective "
+                f"{objective.loss!r}) is frozen (requires_grad=False), received 0 trainable of "
+                f"{len(every)}. Fix: unfreeze some, e.g. ember.transfer.unfreeze(model) or "
+                f"model.trainable = True."
+            )
         choice = default_optimizer if objective.optimizer is None else objective.optimizer
         spec = optimizer_specs.get(choice)
-        optimizer = spec.build(parameters)
-        own = {id(p) for p in parameters}
+        optimizer = spec.build(parameter_groups(parameters, spec.learning_rate))
+        own = {id(p) for p in every}  # a torch optimizer built by the user may hold frozen ones
         foreign = [
             p for group in optimizer.param_groups for p in group["params"] if id(p) not in own
         ]
@@ -145,6 +159,76 @@ def build_steps(
             )
         )
     return steps
+
+
+def parameter_groups(parameters: list[nn.Parameter], learning_rate: float) -> list[Any]:
+    """What the optimizer is built over: ``parameters`` as they are when none carries an
+    ``lr_scale`` other than 1 (the usual, fastest case), else one param group per scale, in
+    parameter order: ``{"params": [...], "lr": learning_rate * scale, "lr_scale": scale}``.
+
+    ``lr_scale`` is a float attribute of a parameter (set by
+    :func:`ember.transfer.discriminative_learning_rates`); schedules keep each group's ratio.
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+        >>> for p in net[0].parameters():
+        ...     p.lr_scale = 0.1
+        >>> [(len(g["params"]), g["lr"]) for g in parameter_groups(list(net.parameters()), 1.0)]
+        [(2, 0.1), (2, 1.0)]
+    """
+    scales = [_lr_scale(p) for p in parameters]
+    if all(scale == 1.0 for scale in scales):
+        return parameters
+    groups: dict[float, list[nn.Parameter]] = {}
+    for parameter, scale in zip(parameters, scales):
+        groups.setdefault(scale, []).append(parameter)
+    return [
+        {"params": group, "lr": learning_rate * scale, "lr_scale": scale}
+        for scale, group in groups.items()
+    ]
+
+
+def parameters_changed(task: Task, steps: list[ObjectiveStep]) -> bool:
+    """Whether the parameters that train, or their ``lr_scale``, differ from those the
+    optimizers of ``steps`` were built over (the user froze or unfroze weights since).
+
+    Example:
+        >>> import torch, ember
+        >>> task = ember.Supervised(torch.nn.Linear(2, 1), "mse")
+        >>> steps = build_steps(task, "sgd", 1, 1)
+        >>> _ = task.module.bias.requires_grad_(False)
+        >>> parameters_changed(task, steps)
+        True
+    """
+    for step in steps:
+        module = _module_of(task, step.objective)
+        trainable = [p for p in module.parameters() if p.requires_grad]
+        if len(trainable) != len(step.parameters):
+            return True
+        if any(now is not before for now, before in zip(trainable, step.parameters)):
+            return True
+        built = {
+            id(p): group.get("lr_scale", 1.0)
+            for group in step.optimizer.param_groups
+            for p in group["params"]
+        }
+        if any(_lr_scale(p) != built.get(id(p), 1.0) for p in trainable):
+            return True
+    return False
+
+
+def _module_of(task: Task, objective: Objective) -> nn.Module:
+    return objective.parameters if objective.parameters is not None else task.module
+
+
+def _lr_scale(parameter: nn.Parameter) -> float:
+    return checks.positive_number(
+        "lr_scale",
+        getattr(parameter, "lr_scale", 1.0),
+        fix="give each parameter a positive lr_scale (or none), e.g. with "
+        "ember.transfer.discriminative_learning_rates(model)",
+    )
 
 
 def training_step(

@@ -27,7 +27,7 @@ from ember.train.lazy_layers import build_module, has_unbuilt_layers
 from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
 from ember.train.progress import ProgressBar
 from ember.train.records import Records, mean_records
-from ember.train.stepping import ObjectiveStep, build_steps, training_step
+from ember.train.stepping import ObjectiveStep, build_steps, parameters_changed, training_step
 from ember.train.task import Outputs, Task
 
 Batches = TensorBatches | DeviceBatches
@@ -135,6 +135,12 @@ class Trainer:
         ``train``/``val`` are anything :func:`ember.data.as_batches` accepts (arrays, tensors,
         ``(x, y)`` tuples, Datasets, DataLoaders, iterables of batches) or ready batches.
         ``callbacks`` run after the trainer's own; the :class:`History` is returned.
+
+        The optimizers (and schedules) are built by the first ``fit`` over the parameters that
+        train (``requires_grad``); later fits continue with them, unless the set of trainable
+        parameters (or their ``lr_scale``) has changed since, e.g. after
+        :func:`ember.transfer.freeze` or ``model.trainable = False``: then this fit builds new
+        ones over the parameters that train now (Keras asks for a new ``compile()`` there).
         """
         epochs = (
             self.default_epochs if epochs is None else checks.non_negative_int("epochs", epochs)
@@ -357,6 +363,10 @@ class Trainer:
         if self.compile and not self._compiled:
             self.task.compile()
             self._compiled = True
+        if need_optimizer and self._steps and parameters_changed(self.task, self._steps):
+            # Weights were frozen or unfrozen since the optimizers were built: new ones for
+            # this fit (where Keras asks for compile() again after changing `trainable`).
+            self._steps = []
         if need_optimizer and not self._steps:
             self._steps = build_steps(
                 self.task, self.optimizer_spec, self.steps_per_epoch, self._epochs

@@ -6,6 +6,7 @@ import copy
 import pytest
 import torch
 
+from ember.errors import ShapeError
 from ember.zoo import adapt_input_channels, create
 from ember.zoo.catalog import entries, entry
 from ember.zoo.input_adapters import adapt_kernel
@@ -114,3 +115,23 @@ def test_more_channels_repeat_the_kernel_scaled_so_a_repeated_image_gives_the_sa
         torch.testing.assert_close(six(images.repeat(1, 2, 1, 1)), rgb(images))
     kernel = torch.randn(4, 3, 3, 3)
     torch.testing.assert_close(adapt_kernel(kernel, 2), kernel[:, :2] * 1.5)
+
+
+@pytest.mark.parametrize(
+    ("data_format", "shape", "fix"),
+    [
+        ("channels_first", (2, 1, 32, 32), "in_channels=1"),
+        ("channels_last", (2, 28, 28, 1), "in_channels=1"),
+        ("channels_last", (2, 3, 28, 28), "data_format='channels_first'"),
+        ("channels_first", (2, 32, 32, 4), "data_format='channels_last'"),
+        ("channels_first", (2, 4, 32, 32), "alpha"),
+        ("channels_first", (3, 32, 32), "x[None]"),
+    ],
+)
+def test_images_that_do_not_fit_a_pretrained_rgb_backbone_say_how_to_convert(
+    data_format, shape, fix
+):
+    model = create("resnet18_small_input", num_classes=3, data_format=data_format)
+    with pytest.raises(ShapeError, match="3-channel images") as raised:
+        model(torch.rand(*shape))
+    assert fix in str(raised.value)

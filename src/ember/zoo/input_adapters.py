@@ -116,31 +116,54 @@ def adapt_input_channels(model: nn.Module, in_channels: int) -> nn.Module:
 
 
 class ToNativeLayout:
-    """A forward pre-hook: checks the image layout, then permutes it into the model's own.
+    """A forward pre-hook: checks the images' layout and channels, then permutes them into the
+    model's own layout (when it differs).
 
     A plain class rather than a closure, so that a model carrying it can still be pickled and
     deep-copied. The channel count is read from the first convolution at each call (by name:
     :func:`adapt_input_channels` may have replaced the module since).
     """
 
-    def __init__(self, data_format: str, conv_name: str) -> None:
+    def __init__(self, data_format: str, conv_name: str, native: str = "channels_first") -> None:
         self.data_format = data_format
         self.conv_name = conv_name
+        self.native = native
 
     def __call__(self, module: nn.Module, args: tuple) -> tuple:
         x = args[0]
         channels = module.get_submodule(self.conv_name).in_channels
         last = self.data_format == "channels_last"
         if x.ndim != 4 or x.shape[-1 if last else 1] != channels:
-            expected = f"(N, H, W, {channels})" if last else f"(N, {channels}, H, W)"
-            other = "channels_first" if last else "channels_last"
-            raise ShapeError(
-                f"{type(module).__name__} was built with data_format={self.data_format!r} and "
-                f"expects images {expected}, received shape {tuple(x.shape)}. Fix: build it with "
-                f"data_format={other!r} for the other layout, or permute the images."
-            )
+            raise ShapeError(self._mismatch(module, tuple(x.shape), channels))
+        if self.data_format == self.native:
+            return args
         x = x.permute(0, 3, 1, 2) if last else x.permute(0, 2, 3, 1)  # a view, no copy
         return (x, *args[1:])
+
+    def _mismatch(self, module: nn.Module, shape: tuple, channels: int) -> str:
+        last = self.data_format == "channels_last"
+        expected = f"(N, H, W, {channels})" if last else f"(N, {channels}, H, W)"
+        problem = (
+            f"{type(module).__name__} was built for {channels}-channel images with "
+            f"data_format={self.data_format!r}, so it expects {expected}; received shape {shape}."
+        )
+        other = "channels_first" if last else "channels_last"
+        if len(shape) != 4:
+            return f"{problem} Fix: pass a batch of images, e.g. x[None] for one image."
+        received, elsewhere = (shape[-1], shape[1]) if last else (shape[1], shape[-1])
+        if elsewhere == channels or (elsewhere <= 4 < received):
+            fix = f"these look like {other} images: build it with data_format={other!r}, or permute them"
+        elif received == 1 and channels == 3:
+            fix = (
+                "for grey images build it with create(..., in_channels=1) (pretrained RGB kernels "
+                "are summed: the same as repeating the grey channel), or repeat the channel three "
+                "times"
+            )
+        elif received == 4 and channels == 3:
+            fix = "drop the alpha channel (RGBA -> RGB), x[..., :3] channels-last or x[:, :3]"
+        else:
+            fix = f"build it with create(..., in_channels={received})"
+        return f"{problem} Fix: {fix}."
 
 
 def set_data_format(
@@ -148,9 +171,10 @@ def set_data_format(
 ) -> nn.Module:
     """Make ``model`` take ``data_format`` images; it natively takes ``native`` ones.
 
-    Sets ``model.data_format``. When the two differ, a forward pre-hook
-    (:class:`ToNativeLayout`) permutes each input, so the parameters, the state-dict keys and the
-    module tree stay exactly those of the native model.
+    Sets ``model.data_format``. A forward pre-hook (:class:`ToNativeLayout`) checks each input's
+    layout and channel count (an error says how to convert) and, when the two formats differ,
+    permutes it, so the parameters, the state-dict keys and the module tree stay exactly those
+    of the native model.
 
     Example:
         >>> net = set_data_format(nn.Conv2d(1, 2, 3), "channels_last")
@@ -168,8 +192,7 @@ def set_data_format(
             f"{type(model).__name__} already takes data_format={current!r}, received "
             f"data_format={data_format!r}. Fix: build a new model with the format you need."
         )
-    if data_format != native:
-        name, _ = first_conv(model)
-        model.register_forward_pre_hook(ToNativeLayout(data_format, name))
+    name, _ = first_conv(model)
+    model.register_forward_pre_hook(ToNativeLayout(data_format, name, native))
     model.data_format = data_format
     return model

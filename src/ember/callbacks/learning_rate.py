@@ -33,12 +33,48 @@ def _optimizer(trainer: Any, owner: str) -> torch.optim.Optimizer:
 
 
 def current_learning_rate(optimizer: torch.optim.Optimizer) -> float:
-    """The first parameter group's learning rate, as a float."""
-    return float(optimizer.param_groups[0]["lr"])
+    """The optimizer's base learning rate, as a float.
 
+    A param group may carry an ``lr_scale`` (discriminative learning rates, see
+    ``ember.transfer``) and then learns at ``base * lr_scale``. The base is read from the first
+    group whose scale is 1 (the head; read as it is, so exactly), else from the first group
+    divided by its scale. Without scales it is the first group's rate.
 
-def _set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
+    Example:
+        >>> head, body = torch.zeros(1), torch.zeros(1)
+        >>> optimizer = torch.optim.SGD(
+        ...     [{"params": [body], "lr": 0.001, "lr_scale": 0.01},
+        ...      {"params": [head], "lr": 0.1, "lr_scale": 1.0}], lr=0.1)
+        >>> current_learning_rate(optimizer)
+        0.1
+    """
     for group in optimizer.param_groups:
+        if group.get("lr_scale", 1.0) == 1.0:
+            return float(group["lr"])
+    first = optimizer.param_groups[0]
+    return float(first["lr"]) / first["lr_scale"]
+
+
+def has_learning_rate_scales(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether some param group carries an ``lr_scale`` (discriminative learning rates)."""
+    return any("lr_scale" in group for group in optimizer.param_groups)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, base: float) -> None:
+    """Set the base learning rate: each param group gets ``base * lr_scale`` (1 unless set),
+    so groups with discriminative learning rates keep their ratios.
+
+    Example:
+        >>> head, body = torch.zeros(1), torch.zeros(1)
+        >>> optimizer = torch.optim.SGD(
+        ...     [{"params": [body], "lr": 0.001, "lr_scale": 0.01},
+        ...      {"params": [head], "lr": 0.1, "lr_scale": 1.0}], lr=0.1)
+        >>> set_learning_rate(optimizer, 0.5)
+        >>> [group["lr"] for group in optimizer.param_groups]
+        [0.005, 0.5]
+    """
+    for group in optimizer.param_groups:
+        value = base * group.get("lr_scale", 1.0)  # times 1.0: the same float, bit for bit
         if isinstance(group["lr"], torch.Tensor):  # capturable / fused optimizers keep a tensor
             group["lr"].fill_(value)
         else:
@@ -50,8 +86,10 @@ class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch from ``schedule(epoch, lr)``.
 
     ``epoch`` counts from 0 and ``lr`` is the current rate (Keras' signature; a one-argument
-    ``schedule(epoch)`` works too). The rate is set on every parameter group of the trainer's
-    optimizer, and recorded in the epoch logs as ``learning_rate``.
+    ``schedule(epoch)`` works too). The rate is the base rate of the trainer's optimizer: each
+    parameter group learns at it times its ``lr_scale`` (1 unless set by
+    ``ember.transfer.discriminative_learning_rates``), so the groups keep their ratios. The base
+    rate is recorded in the epoch logs as ``learning_rate``.
 
     Example:
         >>> def schedule(epoch, lr):
@@ -82,7 +120,7 @@ class LearningRateScheduler(Callback):
                 f"the schedule must return a non-negative float, received {value!r} at epoch "
                 f"{epoch}. Fix: return a number such as lr * 0.9."
             )
-        _set_learning_rate(optimizer, float(value))
+        set_learning_rate(optimizer, float(value))
         if self.verbose > 0:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {value}.")
 
@@ -117,7 +155,9 @@ class ReduceLROnPlateau(Callback):
     Keras' semantics (the rate drops after ``patience`` epochs without an improvement larger
     than ``min_delta``, then waits ``cooldown`` epochs), run by
     :class:`torch.optim.lr_scheduler.ReduceLROnPlateau`, which is built when ``fit`` starts.
-    The rate used in each epoch is recorded in its logs as ``learning_rate``.
+    The rate reduced is the base rate: parameter groups with an ``lr_scale`` (discriminative
+    learning rates) keep their ratios, and ``min_lr`` bounds the base. The base rate used in
+    each epoch is recorded in its logs as ``learning_rate``.
 
     Example:
         >>> reduce = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5)
@@ -153,15 +193,19 @@ class ReduceLROnPlateau(Callback):
         # torch drops the rate once more than `patience` bad epochs are counted, and counts from
         # the epoch after the cooldown; Keras drops at `patience` bad epochs and counts the last
         # cooldown epoch. Shifting both by one gives Keras' schedule exactly.
+        optimizer = _optimizer(self.trainer, "ReduceLROnPlateau")
+        min_lr: float | list[float] = self.min_lr
+        if has_learning_rate_scales(optimizer):  # min_lr bounds the base rate
+            min_lr = [self.min_lr * group.get("lr_scale", 1.0) for group in optimizer.param_groups]
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            _optimizer(self.trainer, "ReduceLROnPlateau"),
+            optimizer,
             mode=self.mode,
             factor=self.factor,
             patience=max(self.patience - 1, 0),
             threshold=self.min_delta,
             threshold_mode="abs",
             cooldown=max(self.cooldown - 1, 0),
-            min_lr=self.min_lr,
+            min_lr=min_lr,
         )
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
@@ -171,6 +215,10 @@ class ReduceLROnPlateau(Callback):
         if logs is not None:
             logs["learning_rate"] = before
         self.scheduler.step(value)
+        if has_learning_rate_scales(optimizer):
+            # torch reduces each group on its own (and skips a change under its eps), which
+            # would drift the groups' ratios: every group follows the base group's new rate.
+            set_learning_rate(optimizer, current_learning_rate(optimizer))
         after = current_learning_rate(optimizer)
         if after != before and self.verbose > 0:
             print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {after}.")

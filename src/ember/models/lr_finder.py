@@ -1,7 +1,9 @@
 """The learning-rate range test (Leslie Smith 2015; fastai's ``lr_find``), run on the engine.
 
 The lr grows exponentially from ``start_lr`` to ``end_lr`` over ``num_steps`` training batches
-while the (smoothed) loss is recorded; the test stops early once the loss explodes. The model's
+while the (smoothed) loss is recorded; the test stops early once the loss explodes. The lr is the
+base rate: param groups with an ``lr_scale`` (discriminative learning rates, see
+``ember.transfer``) learn at it times their scale, as in training. The model's
 weights, the optimizer's state and the random number generators are put back afterwards, so the
 test leaves no trace. It is an ordinary :class:`~ember.train.callback.Callback` driven by the
 one training engine (:class:`~ember.train.trainer.Trainer`), not a second loop.
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 
 from ember import optimizers as optimizer_specs
+from ember.callbacks.learning_rate import set_learning_rate
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
 from ember.errors import ConfigError
 from ember.files import atomic_path
@@ -180,9 +183,9 @@ class LearningRateRangeTest(Callback):
         )
 
     def on_batch_start(self, batch: int, logs: Logs | None = None) -> None:
-        learning_rate = self.learning_rate(len(self.learning_rates))
-        for group in self.trainer.optimizer.param_groups:
-            group["lr"] = learning_rate
+        # The base rate: param groups with an lr_scale (discriminative learning rates) keep
+        # their ratios, and the rates recorded are the base.
+        set_learning_rate(self.trainer.optimizer, self.learning_rate(len(self.learning_rates)))
 
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         step = len(self.learning_rates)

@@ -38,7 +38,7 @@ from ember import checks, optimizers
 from ember.callbacks import Callback
 from ember.data import Augment, RandomFlip
 from ember.errors import ConfigError
-from ember.recipes.config import RecipeConfig
+from ember.recipes.config import RecipeConfig, positive_int_or_none
 from ember.recipes.experiment import DataSplits, Experiment
 from ember.recipes.images import load_images
 from ember.saving import load_weights, save_weights
@@ -63,6 +63,7 @@ class Config(RecipeConfig):
     lr_ratio: float = 10.0  # fine_tune: the stem learns this many times slower than the head
     backbone: str | None = None  # weights pretrained on classes 0-4 (None: pretrain in this run)
     pretrain_epochs: int = 4  # passes over the 30,000 images of classes 0-4
+    pretrain_samples: int | None = None  # pretrain on this many of them (None: all 30,000)
     pretrain_learning_rate: float = 0.2  # one-cycle peak (SGD-Nesterov), as fashion-resnet
     widths: tuple[int, ...] = (24, 48, 96)  # channels of each residual stage
 
@@ -71,6 +72,7 @@ class Config(RecipeConfig):
         "learning_rate": checks.positive_number,
         "lr_ratio": partial(checks.number_in, low=1, high=float("inf"), closed="[)"),
         "pretrain_epochs": checks.positive_int,
+        "pretrain_samples": positive_int_or_none,
         "pretrain_learning_rate": checks.positive_number,
         "widths": partial(checks.positive_ints, allow_empty=False),
     }
@@ -98,9 +100,13 @@ def split_classes(data: DataSplits, config: Config) -> tuple[DataSplits, DataSpl
     x, y = data.train
     x_test, y_test = data.test
     source = y < len(PRETRAIN_CLASSES)
-    pretrain = DataSplits(
-        (x[source], y[source]), None, None, data.class_names[:5], data.input_shape
-    )
+    x_source, y_source = x[source], y[source]
+    if config.pretrain_samples is not None:
+        x_source, y_source = (
+            x_source[: config.pretrain_samples],
+            y_source[: config.pretrain_samples],
+        )
+    pretrain = DataSplits((x_source, y_source), None, None, data.class_names[:5], data.input_shape)
     generator = torch.Generator().manual_seed(config.seed)
     picked = []
     for label in TARGET_CLASSES:

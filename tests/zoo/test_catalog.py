@@ -87,7 +87,7 @@ def test_channels_last_models_equal_channels_first_ones_on_permuted_images(name)
     copied = pickle.loads(pickle.dumps(last))  # the layout hook travels with the model
     with torch.no_grad():
         torch.testing.assert_close(copied(images.permute(0, 2, 3, 1)), first(images))
-    with pytest.raises(ShapeError, match=r"expects images \(N, H, W, 1\).*Fix"):
+    with pytest.raises(ShapeError, match=r"expects \(N, H, W, 1\).*Fix"):
         last(images)
 
 
@@ -100,7 +100,7 @@ def test_small_resnet_takes_either_layout_although_it_natively_takes_channels_la
     images = torch.rand(2, 28, 28, 1)  # (N, H, W, C)
     with torch.no_grad():
         torch.testing.assert_close(first(images.permute(0, 3, 1, 2)), last.eval()(images))
-    with pytest.raises(ShapeError, match=r"expects images \(N, 1, H, W\)"):
+    with pytest.raises(ShapeError, match=r"expects \(N, 1, H, W\)"):
         first(images)
 
 

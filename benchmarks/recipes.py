@@ -23,7 +23,7 @@ from ember.runs import load_checkpoint, training
 TARGETS = {
     "fashion-mlp": (0.890, None),
     "fashion-cnn": (0.920, None),
-    "fashion-resnet": (0.935, 600),
+    "fashion-resnet": (0.945, 600),  # issue #17 (issue #3: 0.935)
     "mnist-mlp": (None, None),
     "mnist-cnn": (0.992, None),
 }

@@ -312,7 +312,8 @@ def test_cifar10_resnet_trains_and_scores_the_fixture_test_images(cifar10_fixtur
 
 
 def test_cifar10_resnet_predicts_the_mean_of_the_image_and_its_mirror_image(cifar10_fixture):
-    experiment = recipes.get("cifar10-resnet").build(cifar10_config())
+    # Float32: under the default bfloat16 the engine's predict rounds what is compared here.
+    experiment = recipes.get("cifar10-resnet").build(cifar10_config(precision="32"))
     network = experiment.network.eval()
     x = experiment.data.test[0][:2]  # (N, H, W, C): dim 2 is the width
     with torch.no_grad():

@@ -88,8 +88,22 @@ def with_test_time_augmentation(
         for view in views:
             output = network(view(x))
             if outputs == "logits":
-                output = torch.softmax(output, -1)
+                output = float32_softmax(output)
             total = output if total is None else total + output
         return total / len(views)
 
     return predict
+
+
+def float32_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """``softmax`` over the last axis in float32, also inside a bfloat16 autocast region (which
+    would run it in bfloat16: probabilities off by up to 1e-3, not summing to 1).
+
+    Example:
+        >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+        ...     probabilities = float32_softmax(torch.randn(4, 10))
+        >>> probabilities.dtype, bool(torch.allclose(probabilities.sum(-1), torch.ones(4)))
+        (torch.float32, True)
+    """
+    with torch.autocast(logits.device.type, enabled=False):
+        return torch.softmax(logits.float(), -1)

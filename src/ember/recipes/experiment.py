@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ember.data.batches import TensorBatches
+from ember.data.test_time import float32_softmax
 from ember.errors import ConfigError
 from ember.train import Trainer
 
@@ -136,6 +137,6 @@ class Experiment:
 
 def _softmax_of(network: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     def predict(x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(network(x), dim=-1)
+        return float32_softmax(network(x))
 
     return predict

@@ -91,6 +91,7 @@ def in_domain_study(seeds: list[int], labels: list[int], root: Path, plot: Path)
         axes.errorbar(labels, means, yerr=spreads, marker="o", capsize=3, label=method)
     axes.set_xscale("log")
     axes.set_xticks(labels, [str(count) for count in labels])
+    axes.set_xticks([], minor=True)  # no "2x10^2" between the label counts
     axes.set_xlabel("labelled images per class (classes 5-9)")
     axes.set_ylabel("test accuracy")
     axes.set_title(f"transfer-in-domain: pretrained on classes 0-4 ({len(seeds)} seeds)")

@@ -42,6 +42,13 @@ def test_list_of_an_unknown_recipe_suggests_the_close_ones(capsys):
     assert "Did you mean 'fashion-mlp'" in capsys.readouterr().err
 
 
+def test_list_of_an_image_model_prints_it_and_a_misspelt_one_suggests_models(capsys):
+    assert main(["list", "resnet50"]) == 0
+    assert "25,557,032 parameters" in capsys.readouterr().out
+    assert main(["list", "resnet19"]) == 2
+    assert "Did you mean the model 'resnet18'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

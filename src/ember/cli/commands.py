@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from ember import datasets, models, recipes
 from ember.cli.generate import generate_text, print_generation
 from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
-from ember.errors import ConfigError
+from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
 from ember.recipes import config_yaml
@@ -58,6 +59,13 @@ def list_all(args: argparse.Namespace, console: Console) -> int:
         console.print(f"  ember.models.create({entry.name!r}, num_classes=..., in_channels=...)")
         return 0
     if args.name is not None:
+        close_models = difflib.get_close_matches(args.name, catalog.list_models(), n=3)
+        if args.name not in recipes.RECIPES and close_models and not args.name.endswith(".yaml"):
+            names = " or ".join(repr(name) for name in close_models)
+            raise UnknownNameError(
+                f"unknown recipe or model {args.name!r}. Did you mean the model {names}? "
+                f"Fix: run `ember list` to see the recipes and models."
+            )
         return settings(args.name, console)
     for title, rows in (
         ("recipes (ember train NAME)", [(r.name, r.description) for r in recipes.RECIPES.values()]),

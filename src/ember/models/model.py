@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ from ember.data.test_time import with_test_time_augmentation
 from ember.errors import ConfigError, DataError, NotCompiledError
 from ember.layers.freezing import is_trainable, set_trainable
 from ember.models import fit_arguments
+from ember.models.devices import device_of
 from ember.models.lr_finder import find_learning_rate
+from ember.models.naming import snake_case
 from ember.models.summary import summarize
 from ember.models.weights import get_weights, set_weights
 from ember.nlp.text_inputs import TextEncoding, is_text_batch, text_encoding
@@ -389,16 +390,3 @@ def _with_model(callbacks: Sequence[Any] | None, model: Model) -> list[Any]:
         if hasattr(callback, "set_model"):
             callback.set_model(model)
     return callbacks
-
-
-def device_of(module: nn.Module) -> torch.device:
-    for tensor in module.parameters():
-        if not isinstance(tensor, nn.parameter.UninitializedParameter):
-            return tensor.device
-    return torch.device("cpu")
-
-
-def snake_case(name: str) -> str:
-    # Keras' rule, so layers get Keras' names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

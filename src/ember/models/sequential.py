@@ -11,7 +11,9 @@ from torch import nn
 
 from ember.errors import ConfigError
 from ember.layers.base import Layer, reset_states
-from ember.models.model import Model, device_of, snake_case
+from ember.models.devices import device_of
+from ember.models.model import Model
+from ember.models.naming import snake_case
 from ember.models.saving import save_model
 from ember.models.serialization import sequential_config
 

@@ -22,7 +22,7 @@ from ember.data.batches import to_tensor
 from ember.errors import ConfigError, DataError
 from ember.layers.base import Layer
 from ember.layers.core import Dense
-from ember.models.model import device_of
+from ember.models.devices import device_of
 from ember.models.sequential import Sequential
 from ember.plots.figure import MAX_ANNOTATED_CLASSES, new_figure, save_figure
 

@@ -11,6 +11,7 @@ from . import losses as losses
 from . import metrics as metrics
 from . import models as models
 from . import optimizers as optimizers
+from . import rl as rl
 from . import schedules as schedules
 from . import tasks as tasks
 from . import train as train
@@ -63,6 +64,9 @@ from .tasks import (
 )
 from .tasks import (
     PerceptronRule as PerceptronRule,
+)
+from .tasks import (
+    QLearning as QLearning,
 )
 from .tasks import (
     Supervised as Supervised,

@@ -7,7 +7,8 @@ Each is a :class:`ember.train.Task` handed to the one engine, ``ember.Trainer(ta
 * :class:`Autoencoder` (denoising, sparse) and :class:`VariationalAutoencoder` (ELBO);
 * :class:`GAN`: two named losses, the discriminator's and the generator's, in a ratio;
 * :class:`ContrastiveDivergence`: CD-k and persistent CD for a Bernoulli RBM;
-* :class:`PerceptronRule`: Rosenblatt's rule, as SGD on the perceptron criterion.
+* :class:`PerceptronRule`: Rosenblatt's rule, as SGD on the perceptron criterion;
+* :class:`QLearning`: the deep Q-network update (TD error against a target network).
 """
 
 from ember.tasks.autoencoder import Autoencoder
@@ -15,6 +16,7 @@ from ember.tasks.contrastive_divergence import ContrastiveDivergence
 from ember.tasks.gan import GAN
 from ember.tasks.language_model import LanguageModel
 from ember.tasks.perceptron import PerceptronRule
+from ember.tasks.q_learning import QLearning
 from ember.tasks.supervised import Supervised
 from ember.tasks.vae import VariationalAutoencoder
 
@@ -24,6 +26,7 @@ __all__ = [
     "ContrastiveDivergence",
     "LanguageModel",
     "PerceptronRule",
+    "QLearning",
     "Supervised",
     "VariationalAutoencoder",
 ]

@@ -91,6 +91,8 @@ class Trainer:
         self._steps: list[ObjectiveStep] = []
         self._pending_state: dict[str, Any] | None = None
         self._records: Records = []
+        self._batch_step: Any = None  # train_on_batch's step, once built
+        self._first_batch: Any = None
         self._compiled = False
         self._autocast = autocast(self.precision, self.device)
         self._scaler = grad_scaler(self.precision, self.device)
@@ -224,16 +226,46 @@ class Trainer:
             >>> sorted(trainer.train_on_batch((torch.randn(4, 2), torch.randn(4, 1))))
             ['loss']
         """
+        if self._batch_step is not None and self._ready(batch):
+            # Built already, and a tuple of tensors on the device: straight to the step (an
+            # agent's loop calls this thousands of times; see `build`).
+            if not self.model.training:  # train() walks every submodule: only when needed
+                self.model.train()
+            outputs = self._batch_step(batch, self.global_step)
+        else:
+            self.build(batch)
+            self.model.train()
+            outputs = self._batch_step(self._first_batch, self.global_step)
+        self.global_step += 1
+        return {name: value.detach() for name, value in outputs.items()}
+
+    def build(self, batch: Any) -> None:
+        """Set the task up on ``batch`` and build the optimizers now, before any step.
+
+        ``train_on_batch`` does this on its first call; an agent calls it first so that a
+        checkpoint's :meth:`load_state_dict` applies at once. Later ``train_on_batch`` calls with
+        a tuple of tensors on the trainer's device skip these checks (call ``build`` again
+        after freezing or unfreezing weights).
+        """
         if isinstance(batch, (tuple, list)) and len(batch) == 1:
             batch = batch[0]  # (x,): the inputs alone
         size = len(batch[0]) if isinstance(batch, (tuple, list)) else len(batch)
-        batches = self._batches(tuple(batch) if isinstance(batch, list) else batch, size, False)
+        if isinstance(batch, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in batch):
+            # any number of tensors (a replayed transition has five), kept as they are
+            batches: Batches = TensorBatches([t.to(self.device) for t in batch], size, False)
+        else:
+            batches = self._batches(tuple(batch) if isinstance(batch, list) else batch, size, False)
         self._prepare(batches, need_optimizer=True)
-        self.model.train()
-        step = training_step(self.task, self._steps, self._autocast, self._scaler)
-        outputs = step(next(iter(batches)), self.global_step)
-        self.global_step += 1
-        return {name: value.detach() for name, value in outputs.items()}
+        self._first_batch = next(iter(batches))
+        self._batch_step = training_step(self.task, self._steps, self._autocast, self._scaler)
+
+    def _ready(self, batch: Any) -> bool:
+        device = self.device.type
+        return (
+            isinstance(batch, tuple)
+            and len(batch) > 1
+            and all(isinstance(t, torch.Tensor) and t.device.type == device for t in batch)
+        )
 
     def running_logs(self) -> Logs:
         """Mean losses and metrics of the epoch so far (reads the device: call sparingly)."""
@@ -371,6 +403,7 @@ class Trainer:
             self._steps = build_steps(
                 self.task, self.optimizer_spec, self.steps_per_epoch, self._epochs
             )
+            self._batch_step = None  # built over the old optimizers
             if self._pending_state is not None:
                 self._restore(self._pending_state)
 

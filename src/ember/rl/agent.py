@@ -1,0 +1,106 @@
+"""What every ember agent shares with the training engine: epochs, callbacks and its state.
+
+An agent's loop acts in an environment, so it is not :meth:`ember.Trainer.fit`'s loop over
+batches; but it calls the same callbacks at the same moments (``on_fit_start``,
+``on_epoch_start``, ``on_batch_end`` after each environment step, ``on_epoch_end`` with the
+epoch's numbers, ``on_fit_end``) and shows callbacks the attributes they read from a trainer
+(``model``, ``optimizer``, ``global_step``, ``epoch``, ``epochs``, ``stop_training``,
+``state_dict()``...). So ember's metrics log, checkpoints, TensorBoard, early stopping and
+progress bar work for agents unchanged, and a run folder of an agent is like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ember.train.callback import HOOKS, Callback, overrides
+from ember.train.progress import ProgressBar
+
+
+class Agent:
+    """Base class of ember's agents: subclass it, write ``run_epoch`` and the state methods.
+
+    ``learn(epochs, callbacks=...)`` runs epochs ``initial_epoch`` to ``epochs - 1``; a
+    subclass's ``run_epoch(epoch)`` acts for one epoch (calling :meth:`batch_end` after each
+    environment step) and returns the epoch's logs (floats).
+    """
+
+    model: nn.Module
+    steps_per_epoch: int | None = None  # environment steps per epoch (the progress bar's total)
+    stop_training: bool = False
+
+    def __init__(self) -> None:
+        self.epoch = 0  # epochs finished
+        self.global_step = 0  # environment steps taken (all environments together)
+        self.steps_done = 0  # of the epoch running now
+        self._epochs = 0
+        self._hooks: dict[str, list[Callback]] = {hook: [] for hook in HOOKS}
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of the ``learn`` running now."""
+        return self._epochs
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        """The optimizer of the agent's network (None before the first update)."""
+        return None
+
+    def learn(
+        self,
+        epochs: int,
+        *,
+        callbacks: Sequence[Callback] | None = None,
+        initial_epoch: int = 0,
+        verbose: int = 1,
+    ) -> list[dict[str, float]]:
+        """Act and learn until epoch ``epochs``; return each epoch's logs."""
+        self._epochs = epochs
+        attached = [*(callbacks or ()), *([ProgressBar(verbose)] if verbose else [])]
+        for callback in attached:
+            callback.set_trainer(self)  # type: ignore[arg-type]  # a callback reads a trainer's attributes
+        self._hooks = {hook: [c for c in attached if overrides(c, hook)] for hook in HOOKS}
+        self.stop_training = False
+        history = []
+        self._call("on_fit_start", {})
+        for epoch in range(max(initial_epoch, self.epoch), epochs):
+            self._call("on_epoch_start", epoch, {})
+            self.steps_done = 0
+            logs = self.run_epoch(epoch)
+            self.epoch = epoch + 1
+            history.append(logs)
+            self._call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        self._call("on_fit_end", {})
+        return history
+
+    def batch_end(self, index: int) -> None:
+        """Call after each environment step of an epoch (the progress bar redraws from it)."""
+        self.steps_done = index + 1
+        for callback in self._hooks["on_batch_end"]:
+            callback.on_batch_end(index, {})
+
+    def run_epoch(self, epoch: int) -> dict[str, float]:
+        """Act (and learn) for one epoch; return its logs."""
+        raise NotImplementedError
+
+    def running_logs(self) -> dict[str, float]:
+        """The epoch's numbers so far, for the progress bar."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly (checkpointable values only)."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        raise NotImplementedError
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for callback in self._hooks[hook]:
+            getattr(callback, hook)(*args)

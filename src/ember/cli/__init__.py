@@ -48,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "resume": commands.resume,
         "evaluate": commands.evaluate,
         "predict": commands.predict,
+        "play": commands.play,
         "generate": commands.generate,
         "report": commands.report,
         "compare": commands.compare,

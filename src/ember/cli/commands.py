@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ember import datasets, models, recipes
+from ember import checks, datasets, models, recipes
 from ember.cli.generate import generate_text, print_generation
 from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
@@ -21,11 +22,13 @@ from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
 from ember.recipes import config_yaml
-from ember.runs import rundir, training
+from ember.runs import agent_training, rundir, training
 from ember.runs.compare import compare_runs, differing_settings, format_comparison, short_names
 from ember.runs.report import render_report
 from ember.seeding import set_seed
 from ember.zoo import catalog
+
+PLAY_SEED = 30_000  # ember play's starting states: neither training's nor the test's
 
 
 def resolve(spec: str, overrides: list[str], **flags: Any) -> tuple[recipes.Recipe, Any]:
@@ -107,6 +110,25 @@ def settings(spec: str, console: Console) -> int:
     for row in run_config.describe_fields(config):
         table.add_row(*(Text(cell) for cell in row))
     console.print(table)
+    return 0
+
+
+def play(args: argparse.Namespace, console: Console) -> int:
+    """``ember play RUN --episodes N``: each greedy episode's return, then their mean."""
+    episodes = checks.positive_int("--episodes", args.episodes)
+    seed = PLAY_SEED if args.seed is None else checks.non_negative_int("--seed", args.seed)
+    agent, checkpoint = agent_training.load_agent(args.run, args.checkpoint)
+    returns = agent.play(episodes, seed=seed)
+    for index, value in enumerate(returns):
+        console.print(f"episode {index + 1:>{len(str(episodes))}}: return {value:g}")
+    mean, std = float(np.mean(returns)), float(np.std(returns))
+    console.print(
+        f"mean return {mean:.2f} ± {std:.2f} over {episodes} episode(s) "
+        f"({args.checkpoint} checkpoint, epoch {checkpoint.epoch})"
+    )
+    if args.gif is not None:
+        path = agent.record(args.gif, seed=seed)
+        console.print(f"filmed episode 1: {path}")
     return 0
 
 

@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
     _checkpoint(evaluate)
 
+    play = commands.add_parser(
+        "play", help="play greedy episodes with a run's agent and print their returns"
+    )
+    play.add_argument("run", type=Path, metavar="RUN")
+    play.add_argument("--episodes", type=int, default=10, help="how many episodes (10)")
+    play.add_argument("--seed", type=int, help="first starting state's seed (default 30000)")
+    play.add_argument("--gif", type=Path, help="also film the first episode into this GIF")
+    _checkpoint(play)
+
     predict = commands.add_parser(
         "predict", help="classify images (PNG/JPG), .npy arrays, or texts (--text)"
     )

@@ -24,11 +24,13 @@ from ember.plots.feature_maps import METHODS
 from ember.recipes import (
     autoencoders,
     dbn,
+    dqn,
     fashion_cnn,
     fashion_mlp,
     fashion_resnet,
     forecast,
     gan,
+    q_learning,
     sentiment,
     textgen,
     transfer_in_domain,
@@ -38,6 +40,7 @@ from ember.recipes import (
 from ember.recipes.config import check_fields
 from ember.recipes.experiment import Experiment
 from ember.recipes.images import load_images
+from ember.rl import Agent
 
 
 @dataclass(frozen=True)
@@ -67,14 +70,14 @@ class Recipe:
         check_fields(config, defaults=self.config())
         if hasattr(self.module, "check_config"):
             self.module.check_config(config)
-        unknown = [method for method in config.feature_maps if method not in METHODS]
+        unknown = [m for m in getattr(config, "feature_maps", ()) if m not in METHODS]
         if unknown:
             raise ConfigError(
                 f"expected feature_maps from {', '.join(METHODS)}, received "
                 f"{unknown[0]!r}. Fix: --set feature_maps=pca,tsne (or feature_maps= for none)."
             )
 
-    def build(self, config: Any) -> Experiment:
+    def build(self, config: Any) -> Experiment | Agent:
         """Data, model and engine for ``config``; a config error names this recipe first.
 
         Example:
@@ -88,7 +91,8 @@ class Recipe:
             experiment = self.module.build(config)
         except ConfigError as error:
             raise type(error)(f"{self.name}: {error}") from error
-        experiment.feature_maps = tuple(config.feature_maps)
+        if isinstance(experiment, Experiment):
+            experiment.feature_maps = tuple(config.feature_maps)
         return experiment
 
 
@@ -252,6 +256,72 @@ RECIPES: dict[str, Recipe] = {
             "deep belief network: RBMs pretrained on 60,000 unlabelled MNIST digits, fine-tuned "
             "on 1,000 labels",
             dbn,
+        ),
+        Recipe(
+            "dqn-cartpole",
+            "the seeds' CartPole: Double DQN with 3-step returns balances a pole (50,000 steps); "
+            "ember play RUN",
+            dqn,
+        ),
+        Recipe(
+            "dqn-acrobot",
+            "DQN swings a two-link arm up past a line (Acrobot-v1, 100,000 steps, SB3 zoo settings)",
+            dqn,
+            {
+                "env_id": "Acrobot-v1",
+                "epochs": 40,
+                "learning_rate": 6.3e-4,
+                "batch_size": 128,
+                "buffer_size": 50_000,
+                "learning_starts": 0,
+                "target_update_interval": 250,
+                "train_frequency": 4,
+                "gradient_steps": 4,
+                "exploration_fraction": 0.12,
+                "epsilon_end": 0.1,
+            },
+        ),
+        Recipe(
+            "dqn-mountaincar",
+            "DQN drives an underpowered car up a hill by rocking it (MountainCar-v0, 120,000 steps)",
+            dqn,
+            {
+                "env_id": "MountainCar-v0",
+                "epochs": 48,
+                "learning_rate": 4e-3,
+                "batch_size": 128,
+                "buffer_size": 10_000,
+                "gamma": 0.98,
+                "target_update_interval": 600,
+                "train_frequency": 16,
+                "gradient_steps": 8,
+                "exploration_fraction": 0.2,
+                "epsilon_end": 0.07,
+            },
+        ),
+        Recipe(
+            "dqn-lunarlander",
+            "DQN lands a lunar module between the flags (LunarLander-v3, Box2D, 100,000 steps)",
+            dqn,
+            {
+                "env_id": "LunarLander-v3",
+                "epochs": 40,
+                "learning_rate": 6.3e-4,
+                "batch_size": 128,
+                "buffer_size": 50_000,
+                "learning_starts": 0,
+                "target_update_interval": 250,
+                "train_frequency": 4,
+                "gradient_steps": 4,
+                "exploration_fraction": 0.12,
+                "epsilon_end": 0.1,
+            },
+        ),
+        Recipe(
+            "q-learning-frozenlake",
+            "tabular Q-learning on the slippery 4x4 FrozenLake: the algorithm without a network, "
+            "its table drawn on the map",
+            q_learning,
         ),
     ]
 }

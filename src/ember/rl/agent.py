@@ -12,6 +12,7 @@ progress bar work for agents unchanged, and a run folder of an agent is like any
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ class Agent:
     model: nn.Module
     steps_per_epoch: int | None = None  # environment steps per epoch (the progress bar's total)
     stop_training: bool = False
+    monitor: str = "eval_return"  # the logged number that picks a run's `best` checkpoint
 
     def __init__(self) -> None:
         self.epoch = 0  # epochs finished
@@ -88,6 +90,22 @@ class Agent:
     def run_epoch(self, epoch: int) -> dict[str, float]:
         """Act (and learn) for one epoch; return its logs."""
         raise NotImplementedError
+
+    def test(self, episodes: int) -> dict[str, float]:
+        """The final scores of a run: the greedy policy over ``episodes`` held-out episodes."""
+        raise NotImplementedError
+
+    def play(self, episodes: int, *, seed: int) -> list[float]:
+        """Each return of ``episodes`` greedy episodes from starting states ``seed``, ``seed+1``..."""
+        raise NotImplementedError
+
+    def record(self, path: Path, *, seed: int) -> Path:
+        """Film one greedy episode from starting state ``seed`` into the GIF ``path``."""
+        raise NotImplementedError
+
+    def write_figures(self, folder: Path, epochs: list[dict[str, Any]]) -> list[Path]:
+        """Draw the run's pictures into ``folder`` (training curves, a filmed episode...)."""
+        return []
 
     def running_logs(self) -> dict[str, float]:
         """The epoch's numbers so far, for the progress bar."""

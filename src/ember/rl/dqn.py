@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from torch import nn
 from ember import optimizers
 from ember.errors import ConfigError, ShapeError
 from ember.rl.agent import Agent
+from ember.rl.curves import plot_training
 from ember.rl.dqn_config import DQNConfig, check_dqn_config
 from ember.rl.environments import (
     check_discrete_actions,
@@ -36,7 +38,7 @@ from ember.rl.environments import (
     restore,
     snapshot,
 )
-from ember.rl.evaluation import EpisodeRunner
+from ember.rl.evaluation import EpisodeRunner, record_episode
 from ember.rl.n_step import NStepReturns
 from ember.rl.q_networks import QNetwork
 from ember.rl.replay import PrioritizedReplayBuffer, ReplayBuffer
@@ -78,6 +80,7 @@ class DQN(Agent):
         set_seed(config.seed)  # the network's initial weights
         self.device = resolve_device(config.device)
         self.steps_per_epoch = config.steps_per_epoch
+        self.monitor = "eval_return" if config.eval_episodes else "episode_return"
 
         # -- the environments ------------------------------------------------------------------
         self.envs = make_vector_env(config.env_id, config.num_envs)
@@ -233,6 +236,28 @@ class DQN(Agent):
         ):
             self._evaluator = EpisodeRunner(self.config.env_id, episodes, seed=seed)
         return self._evaluator.run(self.greedy_actions)
+
+    def test(self, episodes: int) -> dict[str, float]:
+        returns = self.evaluate(episodes, seed=TEST_SEED)
+        return {
+            "mean_return": float(returns.mean()),
+            "std_return": float(returns.std()),
+            "min_return": float(returns.min()),
+            "max_return": float(returns.max()),
+        }
+
+    def play(self, episodes: int, *, seed: int) -> list[float]:
+        return self.evaluate(episodes, seed=seed).tolist()
+
+    def write_figures(self, folder: Path, epochs: list[dict[str, Any]]) -> list[Path]:
+        """``training.png`` (returns, epsilon, loss, mean Q against steps) and ``episode.gif``
+        (one greedy episode from the first held-out starting state)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        plot_training(self.episodes, epochs, folder / "training.png")
+        return [folder / "training.png", self.record(folder / "episode.gif", seed=TEST_SEED)]
+
+    def record(self, path: Path, *, seed: int) -> Path:
+        return record_episode(self.greedy_actions, self.config.env_id, path, seed=seed)[0]
 
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class EpisodeReplay(gym.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: Any) -> Any:
-        self._actions.append(action.tolist() if isinstance(action, np.ndarray) else action)
+        self._actions.append(np.asarray(action).tolist())  # plain numbers, for JSON
         return self.env.step(action)
 
     def snapshot(self) -> dict[str, Any]:

@@ -81,6 +81,8 @@ def record_episode(
         >>> score > 5, Image.open(path).n_frames > 5
         (True, True)
     """
+    # pygame draws off screen; without this SDL looks for a display and complains on servers
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     env = make_single(env_id, render_mode="rgb_array", env_kwargs=env_kwargs)
     frames, total = [], 0.0
     observation, _ = env.reset(seed=seed)

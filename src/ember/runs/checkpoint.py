@@ -71,11 +71,11 @@ def save_checkpoint(
     name = f"epoch-{epoch:04d}"
     target = folder / name
     staging = folder / f".{name}.tmp"
+    tensors, skeleton = encode_state(state)  # a value it cannot store fails here, not as I/O
     try:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(staging, ignore_errors=True)  # a leftover from a killed write
         staging.mkdir()
-        tensors, skeleton = encode_state(state)
         save_file(_contiguous(weights), staging / MODEL_FILE)
         save_file(tensors, staging / STATE_TENSORS)
         (staging / STATE_JSON).write_text(json.dumps(skeleton))

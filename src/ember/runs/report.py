@@ -332,7 +332,8 @@ def _table(header: list[str] | None, rows: list[list[str]]) -> str:
 
 def _image(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{_escape(alt)}">'
+    kind = "gif" if path.suffix == ".gif" else "png"  # a filmed episode is an animated GIF
+    return f'<img src="data:image/{kind};base64,{data}" alt="{_escape(alt)}">'
 
 
 def _number(value: float) -> str:

@@ -17,12 +17,7 @@ Example (a tiny run; ``ember train`` does the same from the command line):
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,36 +25,20 @@ from ember.callbacks import TensorBoard
 from ember.errors import RunError
 from ember.recipes import Recipe
 from ember.recipes.experiment import Experiment
+from ember.rl import Agent
 from ember.runs import metrics_log, rundir
+from ember.runs.agent_training import run_agent
 from ember.runs.checkpoint import Checkpoint, load_checkpoint
 from ember.runs.evaluation import evaluate_split, save_evaluation, save_feature_maps
+from ember.runs.interrupts import stop_on_ctrl_c
 from ember.runs.report import REPORT_FILE, render_report
+from ember.runs.results import RunResult
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
 from ember.seeding import set_seed
 from ember.train.lazy_layers import build_module, has_unbuilt_layers
 
 _EVALUATION_KEYS = ("kind", "split", "epoch", "checkpoint")
-
-
-@dataclass
-class RunResult:
-    """What a run ended with."""
-
-    run_dir: Path
-    epochs_done: int
-    epochs: int
-    interrupted: bool = False
-    last_epoch: dict[str, Any] = field(default_factory=dict)  # the last metrics.jsonl epoch line
-    test: dict[str, Any] | None = None  # test metrics, when the run finished
-    # The final evaluation of a run without a test split is of its validation split instead.
-    validation: dict[str, Any] | None = None
-    report: Path | None = None
-
-    @property
-    def finished(self) -> bool:
-        """Whether every epoch ran."""
-        return self.epochs_done >= self.epochs and not self.interrupted
 
 
 def train(
@@ -149,6 +128,11 @@ def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Che
         )
     set_seed(config.seed)
     experiment = recipe.build(config)
+    if isinstance(experiment, Agent):
+        raise RunError(
+            f"{run} is a run of an agent ({recipe.name}): it is scored by playing episodes. "
+            f"Fix: use `ember play {run} --episodes 100`."
+        )
     network = experiment.network.to(experiment.trainer.device)
     # Only lazy layers need a sample to get their weights; a GAN's networks are built already
     # (and its generator takes noise, not the images).
@@ -167,9 +151,15 @@ def evaluate(run_dir: Path, split: str = "test", which: str = "last") -> dict[st
 
 # -- the shared path ----------------------------------------------------------------------------
 def _run(
-    run: Path, experiment: Experiment, config: Any, checkpoint: Checkpoint | None, verbose: int
+    run: Path,
+    experiment: Experiment | Agent,
+    config: Any,
+    checkpoint: Checkpoint | None,
+    verbose: int,
 ) -> RunResult:
     """Fit from the checkpoint's epoch (``experiment`` was just built after seeding)."""
+    if isinstance(experiment, Agent):  # it acts in an environment: its own loop, same run
+        return run_agent(run, experiment, config, checkpoint, verbose)
     trainer = experiment.trainer
     experiment.run_dir, experiment.verbose = run, verbose
     start_epoch = 0 if checkpoint is None else checkpoint.epoch
@@ -183,7 +173,7 @@ def _run(
     for_run = [] if experiment.run_callbacks is None else experiment.run_callbacks(run)
     interrupted = False
     try:
-        with _stop_on_ctrl_c(checkpointer, verbose):
+        with stop_on_ctrl_c(checkpointer, verbose):
             trainer.fit(
                 experiment.batches("train", shuffle=True),
                 experiment.batches("val") if has_val else None,
@@ -216,27 +206,3 @@ def _evaluate(
     record = {"kind": "evaluation", "split": split, "epoch": epoch, "checkpoint": which, **metrics}
     metrics_log.append(run / metrics_log.METRICS_FILE, record)
     return metrics
-
-
-@contextlib.contextmanager
-def _stop_on_ctrl_c(checkpointer: Checkpointer, verbose: int) -> Iterator[None]:
-    """First Ctrl-C: finish the epoch, checkpoint, stop. Second Ctrl-C: stop now."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, frame: Any) -> None:
-        if checkpointer.stop_requested:
-            raise KeyboardInterrupt
-        checkpointer.stop_requested = True
-        if verbose:
-            print(
-                "\nStopping after this epoch's checkpoint (press Ctrl-C again to stop now; "
-                "the last checkpoint is kept)."
-            )
-
-    previous = signal.signal(signal.SIGINT, handle)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

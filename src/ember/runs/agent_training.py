@@ -1,0 +1,89 @@
+"""A run of an agent (:class:`ember.rl.Agent`): the same run folder, callbacks and report.
+
+``ember train dqn-cartpole`` comes here from :func:`ember.runs.training.train`: the agent learns
+with the run's metrics log, checkpoints and TensorBoard callbacks; a finished run plays
+``test_episodes`` greedy episodes from held-out starting states (its test metrics), draws its
+training curves and films one episode (``evaluation/test/episode.gif``), all shown by the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ember.callbacks import TensorBoard
+from ember.errors import RunError
+from ember.rl import Agent
+from ember.runs import metrics_log, rundir
+from ember.runs.checkpoint import Checkpoint, load_checkpoint
+from ember.runs.interrupts import stop_on_ctrl_c
+from ember.runs.report import render_report
+from ember.runs.results import RunResult
+from ember.runs.run_callbacks import Checkpointer, RunLog
+from ember.saving import check_compatible
+from ember.seeding import set_seed
+
+FIGURES = Path("evaluation") / "test"
+
+
+def run_agent(
+    run: Path, agent: Agent, config: Any, checkpoint: Checkpoint | None, verbose: int
+) -> RunResult:
+    """Learn from the checkpoint's epoch to ``config.epochs``; then test, draw, report."""
+    start_epoch = 0 if checkpoint is None else checkpoint.epoch
+    log_path = run / metrics_log.METRICS_FILE
+    metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
+    # Agents draw no shuffled batches; the checkpoint still holds a data-order generator.
+    checkpointer = Checkpointer(
+        run, torch.Generator(), monitor=agent.monitor, resume_from=checkpoint
+    )
+    callbacks = [RunLog(log_path), checkpointer, TensorBoard(run / "tensorboard")]
+    interrupted = False
+    try:
+        with stop_on_ctrl_c(checkpointer, verbose):
+            agent.learn(
+                config.epochs, callbacks=callbacks, initial_epoch=start_epoch, verbose=verbose
+            )
+    except KeyboardInterrupt:
+        interrupted = True
+    epochs = metrics_log.epochs(log_path)
+    done = epochs[-1]["epoch"] if epochs else 0
+    interrupted = interrupted or checkpointer.stop_requested
+    result = RunResult(run, done, config.epochs, interrupted, epochs[-1] if epochs else {})
+    if done >= config.epochs and not interrupted:
+        result.test = test_agent(run, agent, config.test_episodes, done)
+    result.report = render_report(run)
+    return result
+
+
+def test_agent(run: Path, agent: Agent, episodes: int, epoch: int) -> dict[str, float]:
+    """Play the held-out episodes, log them as the test evaluation, draw the figures."""
+    metrics = agent.test(episodes) if episodes else {}
+    record = {"kind": "evaluation", "split": "test", "epoch": epoch, "checkpoint": "last"}
+    metrics_log.append(run / metrics_log.METRICS_FILE, {**record, **metrics})
+    agent.write_figures(run / FIGURES, metrics_log.epochs(run / metrics_log.METRICS_FILE))
+    return metrics
+
+
+def load_agent(run_dir: Path, which: str = "last") -> tuple[Agent, Checkpoint]:
+    """Rebuild a run's agent with the network of its ``last`` (or ``best``) checkpoint."""
+    run = rundir.check_run(run_dir)
+    recipe, config = rundir.read_config(run)
+    checkpoint = load_checkpoint(run, which)
+    if checkpoint is None:
+        raise RunError(
+            f"{run} has no {which} checkpoint yet (it stopped before its first epoch ended). "
+            f"Fix: continue it with `ember resume {run}`."
+        )
+    set_seed(config.seed)
+    agent = recipe.build(config)
+    if not isinstance(agent, Agent):
+        raise RunError(
+            f"{run} is a {recipe.name} run, which trains a network on data, not an agent in an "
+            f"environment. Fix: use `ember evaluate {run}` or `ember predict {run} ...`."
+        )
+    check_compatible(agent.model.state_dict(), checkpoint.weights, checkpoint.path)
+    agent.model.load_state_dict(checkpoint.weights)
+    return agent, checkpoint

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--episodes", type=int, default=10, help="how many episodes (10)")
     play.add_argument("--seed", type=int, help="first starting state's seed (default 30000)")
     play.add_argument("--gif", type=Path, help="also film the first episode into this GIF")
-    _checkpoint(play)
+    play.add_argument(
+        "--checkpoint", default="best", choices=["last", "best"], help="which network (best)"
+    )
 
     predict = commands.add_parser(
         "predict", help="classify images (PNG/JPG), .npy arrays, or texts (--text)"

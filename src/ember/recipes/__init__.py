@@ -265,7 +265,8 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "dqn-acrobot",
-            "DQN swings a two-link arm up past a line (Acrobot-v1, 100,000 steps, SB3 zoo settings)",
+            "DQN swings a two-link arm up past a line (Acrobot-v1, 100,000 steps; SB3 zoo settings, "
+            "Double DQN, 3-step returns)",
             dqn,
             {
                 "env_id": "Acrobot-v1",
@@ -291,6 +292,7 @@ RECIPES: dict[str, Recipe] = {
                 "learning_rate": 4e-3,
                 "batch_size": 128,
                 "buffer_size": 10_000,
+                "learning_starts": 1000,
                 "gamma": 0.98,
                 "target_update_interval": 600,
                 "train_frequency": 16,

@@ -2,7 +2,8 @@
 
 ``ember train dqn-cartpole`` comes here from :func:`ember.runs.training.train`: the agent learns
 with the run's metrics log, checkpoints and TensorBoard callbacks; a finished run plays
-``test_episodes`` greedy episodes from held-out starting states (its test metrics), draws its
+``test_episodes`` greedy episodes from held-out starting states with its ``best`` network (its
+test metrics), draws its
 training curves and films one episode (``evaluation/test/episode.gif``), all shown by the report.
 """
 
@@ -53,15 +54,21 @@ def run_agent(
     interrupted = interrupted or checkpointer.stop_requested
     result = RunResult(run, done, config.epochs, interrupted, epochs[-1] if epochs else {})
     if done >= config.epochs and not interrupted:
-        result.test = test_agent(run, agent, config.test_episodes, done)
+        result.test = score_agent(run, agent, config.test_episodes, done)
     result.report = render_report(run)
     return result
 
 
-def test_agent(run: Path, agent: Agent, episodes: int, epoch: int) -> dict[str, float]:
-    """Play the held-out episodes, log them as the test evaluation, draw the figures."""
+def score_agent(run: Path, agent: Agent, episodes: int, epoch: int) -> dict[str, float]:
+    """Play the held-out episodes with the ``best`` checkpoint's network (the one with the
+    highest greedy return after an epoch: a Q-network's policy can collapse late in training),
+    log them as the test evaluation, draw the figures."""
+    best = load_checkpoint(run, "best")
+    which = "last" if best is None else "best"
+    if best is not None:
+        agent.model.load_state_dict(best.weights)
     metrics = agent.test(episodes) if episodes else {}
-    record = {"kind": "evaluation", "split": "test", "epoch": epoch, "checkpoint": "last"}
+    record = {"kind": "evaluation", "split": "test", "epoch": epoch, "checkpoint": which}
     metrics_log.append(run / metrics_log.METRICS_FILE, {**record, **metrics})
     agent.write_figures(run / FIGURES, metrics_log.epochs(run / metrics_log.METRICS_FILE))
     return metrics

@@ -158,7 +158,8 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     if evaluation is not None:
         page += _classification_sections(tensors, class_names, scores, plots_dir, wrong_texts)
 
-    figures = sorted((run_dir / "evaluation" / "test").glob("*.png"))
+    folder = run_dir / "evaluation" / "test"
+    figures = sorted([*folder.glob("*.png"), *folder.glob("*.gif")])
     if figures:  # feature maps, or a recipe evaluator's own plots (a forecast against the truth)
         page.append("<h2>Test plots</h2>")
         page += [_image(path, path.stem.replace("_", " ")) for path in figures]

@@ -51,6 +51,8 @@ def test_a_dqn_run_has_checkpoints_test_returns_and_a_report_with_its_film(tmp_p
     assert lines[3].startswith(f"mean return {sum(returns) / 3:.2f}")
     agent, _ = load_agent(tmp_path / "run", "best")
     assert agent.play(3, seed=30_000) == returns  # the same starting states, the same returns
+    assert main(["play", str(tmp_path / "run"), "--episodes", "0"]) == 2
+    assert "expected a positive integer, received --episodes=0" in capsys.readouterr().err
 
 
 def test_play_and_evaluate_refuse_the_other_kind_of_run(tmp_path):

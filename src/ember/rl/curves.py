@@ -41,7 +41,7 @@ def plot_training(
         steps = np.array([step for step, _, _ in episodes], dtype=float)
         values = np.array([value for _, value, _ in episodes], dtype=float)
         returns_axes.scatter(steps, values, s=4, alpha=0.35, label="training episodes")
-        window = max(1, min(20, len(values) // 5))
+        window = max(1, min(len(values) // 5, max(20, len(values) // 50)))  # ~50 points or more
         smooth = np.convolve(values, np.ones(window) / window, mode="valid")
         returns_axes.plot(steps[window - 1 :], smooth, label=f"mean of {window} episodes")
     evaluated = [e for e in epochs if "eval_return" in e and "env_steps" in e]
@@ -57,7 +57,7 @@ def plot_training(
     for axes, key, title in (
         (epsilon_axes, "epsilon", "epsilon (chance of a random action)"),
         (loss_axes, "loss", "TD loss (mean per epoch)"),
-        (q_axes, "q_value", "mean Q of the replayed actions"),
+        (q_axes, "q_value", "mean Q value"),
     ):
         points = [(e["env_steps"], e[key]) for e in epochs if key in e and "env_steps" in e]
         if points:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ember import optimizers
-from ember.errors import ConfigError, ShapeError
+from ember.errors import ConfigError
 from ember.rl.agent import Agent
 from ember.rl.curves import plot_training
 from ember.rl.dqn_config import DQNConfig, check_dqn_config
@@ -40,7 +40,7 @@ from ember.rl.environments import (
 )
 from ember.rl.evaluation import EpisodeRunner, record_episode
 from ember.rl.n_step import NStepReturns
-from ember.rl.q_networks import QNetwork
+from ember.rl.q_networks import QNetwork, check_q_network
 from ember.rl.replay import PrioritizedReplayBuffer, ReplayBuffer
 from ember.seeding import set_seed
 from ember.tasks.q_learning import QLearning
@@ -92,9 +92,9 @@ class DQN(Agent):
         size = math.prod(self.observation_shape)
         network = network or QNetwork(size, self.num_actions, config.hidden, dueling=config.dueling)
         self.model = network.to(self.device)
+        check_q_network(self.model, self.observation_shape, self.num_actions, config.env_id)
         # Switching modes walks every submodule: only worth it where a mode changes the output.
         self._modal = any(isinstance(m, MODAL_LAYERS) for m in self.model.modules())
-        self._check_network()
         self.task = QLearning(self.model, double=config.double, loss=config.loss)
         clip = config.max_grad_norm or None
         optimizer = optimizers.Adam(learning_rate=config.learning_rate, global_clipnorm=clip)
@@ -296,25 +296,6 @@ class DQN(Agent):
     @property
     def optimizer(self) -> torch.optim.Optimizer | None:
         return self.trainer.optimizer
-
-    # -- checks --------------------------------------------------------------------------------
-    def _check_network(self) -> None:
-        example = torch.zeros(2, *self.observation_shape, device=self.device)
-        try:
-            with torch.no_grad():
-                values = self.model(example)
-        except RuntimeError as error:
-            raise ShapeError(
-                f"the Q-network cannot read {self.config.env_id}'s observations of shape "
-                f"{self.observation_shape} ({error}). Fix: make its input fit that shape, or "
-                f"leave network=None for an MLP sized to the environment."
-            ) from error
-        if tuple(values.shape) != (2, self.num_actions):
-            raise ShapeError(
-                f"the Q-network must output one value per action, (batch, {self.num_actions}) "
-                f"for {self.config.env_id}, received {tuple(values.shape)}. Fix: give its last "
-                f"layer {self.num_actions} outputs."
-            )
 
     def _zero_batch(self) -> tuple[torch.Tensor, ...]:
         observations = torch.zeros(1, *self.observation_shape, device=self.device)

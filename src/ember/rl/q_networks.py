@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ember import checks
+from ember.errors import ShapeError
 
 
 class QNetwork(nn.Module):
@@ -54,3 +55,35 @@ class QNetwork(nn.Module):
         if self.value is None:
             return advantages
         return self.value(features) + advantages - advantages.mean(dim=1, keepdim=True)
+
+
+def check_q_network(
+    network: nn.Module, observation_shape: tuple[int, ...], num_actions: int, env_id: str
+) -> None:
+    """Raise a :class:`ShapeError` unless ``network`` maps a batch of ``env_id``'s observations
+    to one value per action (a dry run on zeros, on the network's device).
+
+    Example:
+        >>> check_q_network(torch.nn.Linear(4, 3), (4,), 2, "CartPole-v1")
+        Traceback (most recent call last):
+        ...
+        ember.errors.ShapeError: the Q-network must output one value per action, (batch, 2) for CartPole-v1, received (2, 3). Fix: give its last layer 2 outputs.
+    """
+    parameter = next(network.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    example = torch.zeros(2, *observation_shape, device=device)
+    try:
+        with torch.no_grad():
+            values = network(example)
+    except RuntimeError as error:
+        raise ShapeError(
+            f"the Q-network cannot read {env_id}'s observations of shape {observation_shape} "
+            f"({error}). Fix: make its input fit that shape, or leave network=None for an MLP "
+            f"sized to the environment."
+        ) from error
+    if tuple(values.shape) != (2, num_actions):
+        raise ShapeError(
+            f"the Q-network must output one value per action, (batch, {num_actions}) for "
+            f"{env_id}, received {tuple(values.shape)}. Fix: give its last layer {num_actions} "
+            f"outputs."
+        )

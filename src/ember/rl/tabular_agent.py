@@ -27,7 +27,7 @@ class TabularAgent(Agent):
         >>> agent = TabularAgent(TabularQLearning(total_episodes=200), 100, eval_episodes=50)
         >>> logs = agent.learn(2, verbose=0)
         >>> agent.global_step, sorted(logs[-1])
-        (200, ['env_steps', 'episode_return', 'epsilon', 'eval_return', 'eval_success_rate'])
+        (200, ['env_steps', 'episode_return', 'epsilon', 'eval_return', 'eval_success_rate', 'q_value'])
     """
 
     monitor = "eval_success_rate"
@@ -56,6 +56,8 @@ class TabularAgent(Agent):
             "epsilon": self.learner.epsilon(),
             "eval_return": scores["mean_return"],
             "eval_success_rate": scores["success_rate"],
+            # the table's estimate of each state's value, averaged (the DQN logs its mean Q)
+            "q_value": self.learner.table.values.max(dim=1).values.mean().item(),
         }
 
     def running_logs(self) -> dict[str, float]:

@@ -96,6 +96,20 @@ class Recipe:
         return experiment
 
 
+# Stable-Baselines3's rl-zoo DQN settings for Acrobot-v1 and LunarLander (the same for both).
+SB3_ZOO_DQN = {
+    "epochs": 40,  # 100,000 steps
+    "learning_rate": 6.3e-4,
+    "batch_size": 128,
+    "buffer_size": 50_000,
+    "learning_starts": 0,
+    "target_update_interval": 250,
+    "train_frequency": 4,
+    "gradient_steps": 4,
+    "exploration_fraction": 0.12,
+    "epsilon_end": 0.1,
+}
+
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in [
@@ -268,19 +282,7 @@ RECIPES: dict[str, Recipe] = {
             "DQN swings a two-link arm up past a line (Acrobot-v1, 100,000 steps; SB3 zoo settings, "
             "Double DQN, 3-step returns)",
             dqn,
-            {
-                "env_id": "Acrobot-v1",
-                "epochs": 40,
-                "learning_rate": 6.3e-4,
-                "batch_size": 128,
-                "buffer_size": 50_000,
-                "learning_starts": 0,
-                "target_update_interval": 250,
-                "train_frequency": 4,
-                "gradient_steps": 4,
-                "exploration_fraction": 0.12,
-                "epsilon_end": 0.1,
-            },
+            {**SB3_ZOO_DQN, "env_id": "Acrobot-v1"},
         ),
         Recipe(
             "dqn-mountaincar",
@@ -305,19 +307,7 @@ RECIPES: dict[str, Recipe] = {
             "dqn-lunarlander",
             "DQN lands a lunar module between the flags (LunarLander-v3, Box2D, 100,000 steps)",
             dqn,
-            {
-                "env_id": "LunarLander-v3",
-                "epochs": 40,
-                "learning_rate": 6.3e-4,
-                "batch_size": 128,
-                "buffer_size": 50_000,
-                "learning_starts": 0,
-                "target_update_interval": 250,
-                "train_frequency": 4,
-                "gradient_steps": 4,
-                "exploration_fraction": 0.12,
-                "epsilon_end": 0.1,
-            },
+            {**SB3_ZOO_DQN, "env_id": "LunarLander-v3"},
         ),
         Recipe(
             "q-learning-frozenlake",

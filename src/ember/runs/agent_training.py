@@ -17,14 +17,14 @@ import torch
 from ember.callbacks import TensorBoard
 from ember.errors import RunError
 from ember.rl import Agent
-from ember.runs import metrics_log, rundir
+from ember.runs import metrics_log
 from ember.runs.checkpoint import Checkpoint, load_checkpoint
 from ember.runs.interrupts import stop_on_ctrl_c
+from ember.runs.rebuild import rebuild_run
 from ember.runs.report import render_report
 from ember.runs.results import RunResult
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
-from ember.seeding import set_seed
 
 FIGURES = Path("evaluation") / "test"
 
@@ -49,10 +49,9 @@ def run_agent(
             )
     except KeyboardInterrupt:
         interrupted = True
-    epochs = metrics_log.epochs(log_path)
-    done = epochs[-1]["epoch"] if epochs else 0
     interrupted = interrupted or checkpointer.stop_requested
-    result = RunResult(run, done, config.epochs, interrupted, epochs[-1] if epochs else {})
+    result = RunResult.from_log(run, config.epochs, interrupted)
+    done = result.epochs_done
     if done >= config.epochs and not interrupted:
         result.test = score_agent(run, agent, config.test_episodes, done)
     result.report = render_report(run)
@@ -76,19 +75,10 @@ def score_agent(run: Path, agent: Agent, episodes: int, epoch: int) -> dict[str,
 
 def load_agent(run_dir: Path, which: str = "last") -> tuple[Agent, Checkpoint]:
     """Rebuild a run's agent with the network of its ``last`` (or ``best``) checkpoint."""
-    run = rundir.check_run(run_dir)
-    recipe, config = rundir.read_config(run)
-    checkpoint = load_checkpoint(run, which)
-    if checkpoint is None:
-        raise RunError(
-            f"{run} has no {which} checkpoint yet (it stopped before its first epoch ended). "
-            f"Fix: continue it with `ember resume {run}`."
-        )
-    set_seed(config.seed)
-    agent = recipe.build(config)
+    run, name, agent, checkpoint = rebuild_run(run_dir, which)
     if not isinstance(agent, Agent):
         raise RunError(
-            f"{run} is a {recipe.name} run, which trains a network on data, not an agent in an "
+            f"{run} is a {name} run, which trains a network on data, not an agent in an "
             f"environment. Fix: use `ember evaluate {run}` or `ember predict {run} ...`."
         )
     check_compatible(agent.model.state_dict(), checkpoint.weights, checkpoint.path)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ember.runs import metrics_log
+
 
 @dataclass
 class RunResult:
@@ -25,3 +27,10 @@ class RunResult:
     def finished(self) -> bool:
         """Whether every epoch ran."""
         return self.epochs_done >= self.epochs and not self.interrupted
+
+    @classmethod
+    def from_log(cls, run_dir: Path, epochs: int, interrupted: bool) -> RunResult:
+        """What ``run_dir/metrics.jsonl`` says a run of ``epochs`` epochs has done so far."""
+        logged = metrics_log.epochs(run_dir / metrics_log.METRICS_FILE)
+        done = logged[-1]["epoch"] if logged else 0
+        return cls(run_dir, done, epochs, interrupted, logged[-1] if logged else {})

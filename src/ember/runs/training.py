@@ -31,6 +31,7 @@ from ember.runs.agent_training import run_agent
 from ember.runs.checkpoint import Checkpoint, load_checkpoint
 from ember.runs.evaluation import evaluate_split, save_evaluation, save_feature_maps
 from ember.runs.interrupts import stop_on_ctrl_c
+from ember.runs.rebuild import rebuild_run
 from ember.runs.report import REPORT_FILE, render_report
 from ember.runs.results import RunResult
 from ember.runs.run_callbacks import Checkpointer, RunLog
@@ -118,19 +119,10 @@ def resume_message(run: Path, checkpoint: Checkpoint | None, epochs: int) -> str
 
 def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Checkpoint]:
     """Rebuild a run's experiment with the weights of its ``last`` (or ``best``) checkpoint."""
-    run = rundir.check_run(run_dir)
-    recipe, config = rundir.read_config(run)
-    checkpoint = load_checkpoint(run, which)
-    if checkpoint is None:
-        raise RunError(
-            f"{run} has no {which} checkpoint yet (it stopped before its first epoch ended). "
-            f"Fix: continue it with `ember resume {run}`."
-        )
-    set_seed(config.seed)
-    experiment = recipe.build(config)
+    run, name, experiment, checkpoint = rebuild_run(run_dir, which)
     if isinstance(experiment, Agent):
         raise RunError(
-            f"{run} is a run of an agent ({recipe.name}): it is scored by playing episodes. "
+            f"{run} is a run of an agent ({name}): it is scored by playing episodes. "
             f"Fix: use `ember play {run} --episodes 100`."
         )
     network = experiment.network.to(experiment.trainer.device)
@@ -184,10 +176,9 @@ def _run(
             )
     except KeyboardInterrupt:
         interrupted = True
-    epochs = metrics_log.epochs(log_path)
-    done = epochs[-1]["epoch"] if epochs else 0
     interrupted = interrupted or checkpointer.stop_requested
-    result = RunResult(run, done, config.epochs, interrupted, epochs[-1] if epochs else {})
+    result = RunResult.from_log(run, config.epochs, interrupted)
+    done = result.epochs_done
     if done >= config.epochs and not interrupted:
         if experiment.data.test is not None:
             result.test = _evaluate(run, experiment, "test", done, "last")

@@ -6,6 +6,7 @@ from . import callbacks as callbacks
 from . import checks as checks
 from . import data as data
 from . import datasets as datasets
+from . import deploy as deploy
 from . import layers as layers
 from . import losses as losses
 from . import metrics as metrics

@@ -61,3 +61,7 @@ class RunError(EmberError, ValueError):
 
 class CheckpointError(SaveError):
     """A checkpoint could not be written or read; the previous good one is left in place."""
+
+
+class ExportError(EmberError, RuntimeError):
+    """A model could not be exported (an operation the exporter cannot trace, say)."""

@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": commands.evaluate,
         "predict": commands.predict,
         "play": commands.play,
+        "export": commands.export,
         "generate": commands.generate,
         "report": commands.report,
         "compare": commands.compare,

@@ -18,6 +18,7 @@ from ember import checks, datasets, models, recipes
 from ember.cli.generate import generate_text, print_generation
 from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
+from ember.deploy import export_run
 from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
@@ -110,6 +111,28 @@ def settings(spec: str, console: Console) -> int:
     for row in run_config.describe_fields(config):
         table.add_row(*(Text(cell) for cell in row))
     console.print(table)
+    return 0
+
+
+def export(args: argparse.Namespace, console: Console) -> int:
+    """``ember export RUN --format onnx|pt2``: the file, its size, and its check against PyTorch."""
+    result = export_run(args.run, args.format, out=args.out, which=args.checkpoint)
+    size = result.path.stat().st_size / 1e6
+    shape = result.metadata["input_shape"].replace("null", "N")
+    console.print(
+        f"wrote {result.path} ({size:.1f} MB, {result.format}): class probabilities for inputs "
+        f"{shape} {result.metadata['input_dtype']}"
+    )
+    console.print(
+        f"checked against PyTorch on {result.samples} test inputs: max abs difference "
+        f"{result.max_difference:.1e}"
+    )
+    loader = (
+        f'onnxruntime.InferenceSession("{result.path}")'
+        if result.format == "onnx"
+        else f'torch.export.load("{result.path}").module()'
+    )
+    console.print(f"load it with {loader}")
     return 0
 
 

@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
     _checkpoint(evaluate)
 
+    export = commands.add_parser(
+        "export", help="write a classification run's network as ONNX or a .pt2 program"
+    )
+    export.add_argument("run", type=Path, metavar="RUN")
+    export.add_argument("--format", default="onnx", choices=["onnx", "pt2"], help="(onnx)")
+    export.add_argument("--out", type=Path, help="the file (default: RUN/export/model.FORMAT)")
+    _checkpoint(export)
+
     play = commands.add_parser(
         "play", help="play greedy episodes with a run's agent and print their returns"
     )

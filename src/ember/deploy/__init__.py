@@ -1,0 +1,12 @@
+"""Deployment: trained networks out of ember, into files other runtimes load.
+
+* :func:`export_onnx`, :func:`export_pt2`: any module, with a dynamic batch axis (``torch.export``;
+  ONNX through torch's ``torch.export``-based exporter, with metadata).
+* :func:`export_run` (``ember export RUN --format onnx|pt2``): a classification run's network with
+  its softmax, its preprocessing and class names recorded, checked against PyTorch.
+"""
+
+from ember.deploy.exporters import export_onnx, export_pt2
+from ember.deploy.run_export import Export, export_run
+
+__all__ = ["Export", "export_onnx", "export_pt2", "export_run"]

@@ -1,0 +1,121 @@
+"""``ember export RUN``: a classification run's network as an ONNX or ``.pt2`` file, checked.
+
+The file maps a batch of inputs, preprocessed as in training (images: float32 in [0, 1],
+channels last ``(N, H, W, C)``; text: token ids), to class probabilities ``(N, classes)``. An
+ONNX file records that, the input shape, the class names, the run and the versions in its
+metadata. Each export is checked: ONNX Runtime (or the exported program) against PyTorch on the
+run's test inputs, the largest absolute difference reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ember import checks
+from ember.data.test_time import float32_softmax
+from ember.deploy.exporters import export_onnx, export_pt2
+from ember.errors import ConfigError
+from ember.runs.training import load_experiment
+from ember.version import __version__
+
+FORMATS = ("onnx", "pt2")
+CHECK_SAMPLES = 1000  # test inputs the export is compared on
+
+
+class Probabilities(nn.Module):
+    """A classifier's network with its softmax, in float32: what an exported model returns."""
+
+    def __init__(self, network: nn.Module, outputs_probabilities: bool) -> None:
+        super().__init__()
+        self.network = network
+        self.outputs_probabilities = outputs_probabilities
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        outputs = self.network(inputs)
+        return outputs.float() if self.outputs_probabilities else float32_softmax(outputs)
+
+
+@dataclass
+class Export:
+    """What ``export_run`` wrote and how close it is to PyTorch."""
+
+    path: Path
+    format: str
+    max_difference: float  # max |exported - PyTorch| over the checked test inputs
+    samples: int  # how many test inputs were compared
+    metadata: dict[str, str]
+
+
+def export_run(
+    run_dir: Path, format: str = "onnx", *, out: Path | None = None, which: str = "last"
+) -> Export:
+    """Export ``run_dir``'s ``which`` checkpoint to ``out`` (default ``RUN/export/model.FORMAT``).
+
+    Example (a finished ``fashion-cnn`` run):
+        >>> export = export_run(Path("runs/fashion-cnn-run"), "onnx")  # doctest: +SKIP
+        >>> export.max_difference < 1e-4  # doctest: +SKIP
+        True
+    """
+    checks.one_of("format", format, FORMATS, fix="--format onnx (or pt2)")
+    experiment, checkpoint = load_experiment(run_dir, which)
+    if experiment.evaluation != "classification":
+        raise ConfigError(
+            f"{run_dir} is not a classification run (its evaluation is "
+            f"{experiment.evaluation!r}); ember exports classifiers (images or text). Fix: "
+            f"export the network yourself with ember.deploy.export_onnx(module, example, path)."
+        )
+    data = experiment.data
+    inputs = (data.test if data.test is not None else data.val or data.train)[0]
+    module = Probabilities(experiment.network.cpu(), experiment.outputs_probabilities).eval()
+    path = Path(out) if out is not None else Path(run_dir) / "export" / f"model.{format}"
+    metadata = _metadata(Path(run_dir), experiment, checkpoint.epoch, which, inputs)
+    example = inputs[:2].cpu().clone()  # a view would carry the whole test set into .pt2
+    if format == "onnx":
+        export_onnx(module, example, path, metadata=metadata)
+        run_exported = _onnx_runner(path)
+    else:
+        export_pt2(module, example, path)
+        program = torch.export.load(path).module()
+        run_exported = lambda batch: program(batch).detach()  # noqa: E731
+    checked = inputs[:CHECK_SAMPLES].cpu()
+    with torch.inference_mode():
+        expected = torch.cat([module(part) for part in checked.split(256)])
+    received = torch.cat([torch.as_tensor(run_exported(part)) for part in checked.split(256)])
+    difference = (received - expected).abs().max().item()
+    return Export(path, format, difference, len(checked), metadata)
+
+
+def _onnx_runner(path: Path) -> Any:
+    import onnxruntime  # heavy; only here
+
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: batch.numpy()})[0]
+
+
+def _metadata(
+    run: Path, experiment: Any, epoch: int, which: str, inputs: torch.Tensor
+) -> dict[str, str]:
+    images = inputs.is_floating_point()
+    preprocessing = (
+        "images as float32 in [0, 1], channels last (N, H, W, C)"
+        if images
+        else "token ids (int64, N, T) from the run's tokenizer"
+    )
+    return {
+        "ember_version": __version__,
+        "torch_version": torch.__version__,
+        "run": run.name,
+        "checkpoint": f"{which} (epoch {epoch})",
+        "input_shape": json.dumps([None, *experiment.data.input_shape]),
+        "input_dtype": str(inputs.dtype).removeprefix("torch."),
+        "preprocessing": preprocessing,
+        "outputs": "class probabilities (N, classes)",
+        "class_names": json.dumps(list(experiment.data.class_names)),
+    }

@@ -1,0 +1,93 @@
+"""ember export: ONNX and .pt2 files that match PyTorch, carry their metadata, and fail cleanly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from ember import recipes
+from ember.cli import main
+from ember.deploy import export_onnx, export_pt2, export_run
+from ember.errors import ConfigError, ExportError, RunError
+from ember.runs import training
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    recipe = recipes.get("fashion-mlp")
+    config = recipe.config(epochs=1, train_samples=600, hidden_units=8, device="cpu")
+    folder = tmp_path_factory.mktemp("export") / "mlp"
+    training.train(recipe, config, out=folder, verbose=0)
+    return folder
+
+
+def probabilities(run, inputs):
+    experiment, _ = training.load_experiment(run)
+    experiment.network.eval()
+    with torch.inference_mode():
+        return experiment.predict(inputs), experiment  # the run's own probabilities
+
+
+def test_onnx_export_matches_pytorch_at_any_batch_size_and_records_its_metadata(run):
+    export = export_run(run, "onnx")
+    assert export.path == run / "export" / "model.onnx" and export.max_difference < 1e-4
+    experiment, _ = training.load_experiment(run)
+    session = onnxruntime.InferenceSession(export.path, providers=["CPUExecutionProvider"])
+    inputs = experiment.data.test[0]
+    for size in (1, 37):
+        expected, _ = probabilities(run, inputs[:size])
+        received = session.run(None, {"inputs": inputs[:size].numpy()})[0]
+        assert received.shape == (size, 10)
+        assert np.abs(received - expected.numpy()).max() < 1e-4
+    metadata = {p.key: p.value for p in onnx.load(export.path).metadata_props}
+    assert json.loads(metadata["class_names"]) == list(experiment.data.class_names)
+    assert json.loads(metadata["input_shape"]) == [None, 28, 28, 1]
+    assert metadata["checkpoint"] == "last (epoch 1)" and "[0, 1]" in metadata["preprocessing"]
+
+
+def test_pt2_export_loads_and_matches(run, tmp_path):
+    export = export_run(run, "pt2", out=tmp_path / "mlp.pt2")
+    experiment, _ = training.load_experiment(run)
+    inputs = experiment.data.test[0][:50]
+    expected, _ = probabilities(run, inputs)
+    received = torch.export.load(export.path).module()(inputs)
+    assert torch.allclose(received, expected, atol=1e-6) and export.max_difference < 1e-6
+
+
+def test_the_command_prints_the_file_and_its_check(run, tmp_path, capsys):
+    assert main(["export", str(run), "--out", str(tmp_path / "m.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'm.onnx'}" in out and "max abs difference" in out
+
+
+class Branchy(torch.nn.Module):
+    """A forward pass that branches on a tensor's value: torch.export cannot trace it."""
+
+    def forward(self, x):
+        return x * 2 if x.sum() > 0 else x
+
+
+@pytest.mark.parametrize("exporter, name", [(export_onnx, "a.onnx"), (export_pt2, "a.pt2")])
+def test_an_untraceable_model_is_refused_with_the_other_way_and_leaves_no_file(
+    exporter, name, tmp_path
+):
+    with pytest.raises(ExportError, match=r"could not export Branchy.*Fix: .*--format"):
+        exporter(Branchy(), torch.ones(2, 3), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_runs_and_formats_are_refused(run, tmp_path):
+    with pytest.raises(ConfigError, match="format"):
+        export_run(run, "tflite")
+    empty = tmp_path / "no-checkpoint"
+    empty.mkdir()
+    shutil.copy(run / "config.yaml", empty / "config.yaml")
+    (empty / "metrics.jsonl").touch()
+    with pytest.raises(RunError, match="no last checkpoint"):
+        export_run(empty)

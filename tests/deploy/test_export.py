@@ -14,7 +14,8 @@ import torch
 from ember import recipes
 from ember.cli import main
 from ember.deploy import export_onnx, export_pt2, export_run
-from ember.errors import ConfigError, ExportError, RunError
+from ember.deploy.onnx_int8 import quantize_onnx_static
+from ember.errors import ConfigError, ExportError, RunError, ShapeError
 from ember.runs import training
 
 
@@ -91,3 +92,33 @@ def test_bad_runs_and_formats_are_refused(run, tmp_path):
     (empty / "metrics.jsonl").touch()
     with pytest.raises(RunError, match="no last checkpoint"):
         export_run(empty)
+
+
+def test_int8_export_is_smaller_keeps_accuracy_and_is_measured_beside_float32(run, tmp_path):
+    export = export_run(run, "onnx", out=tmp_path / "m.onnx", int8=True)
+    assert export.int8_path == tmp_path / "m.int8.onnx"
+    # 784-8-10: the graph's own bytes weigh here; the benchmark's CNN shrinks ~4x
+    assert export.path.stat().st_size > 2 * export.int8_path.stat().st_size
+    rows = {row.name: row for row in export.comparison}
+    assert list(rows) == ["torch fp32", "onnx fp32", "onnx int8"]
+    assert rows["onnx fp32"].accuracy == pytest.approx(rows["torch fp32"].accuracy, abs=1e-3)
+    assert abs(rows["onnx int8"].accuracy - rows["onnx fp32"].accuracy) < 0.02
+    assert all(set(row.latency_ms) == {1, 64} for row in rows.values())
+    metadata = {p.key: p.value for p in onnx.load(export.int8_path).metadata_props}
+    assert "300 calibration inputs" in metadata["quantization"] and "class_names" in metadata
+    operations = {node.op_type for node in onnx.load(export.int8_path).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= operations
+
+
+def test_int8_refuses_wrong_calibration_shapes_other_formats_and_models_without_layers(
+    run, tmp_path
+):
+    fp32 = export_run(run, "onnx", out=tmp_path / "m.onnx").path
+    with pytest.raises(ShapeError, match=r"calibration inputs of shape \(4, 28, 28\)"):
+        quantize_onnx_static(fp32, tmp_path / "q.onnx", np.zeros((4, 28, 28), np.float32))
+    with pytest.raises(ConfigError, match="--int8 quantizes ONNX"):
+        export_run(run, "pt2", int8=True)
+    softmax = export_onnx(torch.nn.Softmax(dim=1), torch.zeros(2, 3), tmp_path / "s.onnx")
+    with pytest.raises(ConfigError, match="no layer that int8 speeds up"):
+        quantize_onnx_static(softmax, tmp_path / "q.onnx", np.zeros((4, 3), np.float32))
+    assert not (tmp_path / "q.onnx").exists()

@@ -19,6 +19,7 @@ from ember.cli.generate import generate_text, print_generation
 from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
 from ember.deploy import export_run
+from ember.deploy.comparison import format_table
 from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
@@ -116,7 +117,7 @@ def settings(spec: str, console: Console) -> int:
 
 def export(args: argparse.Namespace, console: Console) -> int:
     """``ember export RUN --format onnx|pt2``: the file, its size, and its check against PyTorch."""
-    result = export_run(args.run, args.format, out=args.out, which=args.checkpoint)
+    result = export_run(args.run, args.format, out=args.out, which=args.checkpoint, int8=args.int8)
     size = result.path.stat().st_size / 1e6
     shape = result.metadata["input_shape"].replace("null", "N")
     console.print(
@@ -133,6 +134,9 @@ def export(args: argparse.Namespace, console: Console) -> int:
         else f'torch.export.load("{result.path}").module()'
     )
     console.print(f"load it with {loader}")
+    if result.comparison is not None:
+        console.print(f"wrote {result.int8_path} (int8); on the test inputs, side by side:")
+        console.print(format_table(result.comparison), markup=False, highlight=False)
     return 0
 
 

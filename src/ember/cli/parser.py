@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", type=Path, metavar="RUN")
     export.add_argument("--format", default="onnx", choices=["onnx", "pt2"], help="(onnx)")
     export.add_argument("--out", type=Path, help="the file (default: RUN/export/model.FORMAT)")
+    export.add_argument(
+        "--int8",
+        action="store_true",
+        help="also an int8 ONNX file (ONNX Runtime, static), measured against float32",
+    )
     _checkpoint(export)
 
     play = commands.add_parser(

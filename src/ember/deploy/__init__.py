@@ -3,10 +3,13 @@
 * :func:`export_onnx`, :func:`export_pt2`: any module, with a dynamic batch axis (``torch.export``;
   ONNX through torch's ``torch.export``-based exporter, with metadata).
 * :func:`export_run` (``ember export RUN --format onnx|pt2``): a classification run's network with
-  its softmax, its preprocessing and class names recorded, checked against PyTorch.
+  its softmax, its preprocessing and class names recorded, checked against PyTorch;
+  ``int8=True`` adds an ONNX Runtime int8 copy (:func:`quantize_onnx_static`) measured beside it
+  (:mod:`ember.deploy.comparison`).
 """
 
 from ember.deploy.exporters import export_onnx, export_pt2
+from ember.deploy.onnx_int8 import quantize_onnx_static
 from ember.deploy.run_export import Export, export_run
 
-__all__ = ["Export", "export_onnx", "export_pt2", "export_run"]
+__all__ = ["Export", "export_onnx", "export_pt2", "export_run", "quantize_onnx_static"]

@@ -18,6 +18,9 @@ from . import tasks as tasks
 from . import train as train
 from . import transfer as transfer
 from . import zoo as zoo
+from .deploy import (
+    Predictor as Predictor,
+)
 from .errors import (
     ConfigError as ConfigError,
 )

@@ -11,21 +11,11 @@ import onnxruntime
 import pytest
 import torch
 
-from ember import recipes
 from ember.cli import main
 from ember.deploy import export_onnx, export_pt2, export_run
 from ember.deploy.onnx_int8 import quantize_onnx_static
 from ember.errors import ConfigError, ExportError, RunError, ShapeError
 from ember.runs import training
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    recipe = recipes.get("fashion-mlp")
-    config = recipe.config(epochs=1, train_samples=600, hidden_units=8, device="cpu")
-    folder = tmp_path_factory.mktemp("export") / "mlp"
-    training.train(recipe, config, out=folder, verbose=0)
-    return folder
 
 
 def probabilities(run, inputs):

@@ -16,10 +16,10 @@ from rich.text import Text
 
 from ember import checks, datasets, models, recipes
 from ember.cli.generate import generate_text, print_generation
-from ember.cli.predict import load_inputs, text_inputs, top_k_lines
 from ember.datasets.cache import find_file, search_dirs
 from ember.deploy import export_run
 from ember.deploy.comparison import format_table
+from ember.deploy.inputs import load_inputs, text_inputs, top_k_lines
 from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config

@@ -6,10 +6,20 @@
   its softmax, its preprocessing and class names recorded, checked against PyTorch;
   ``int8=True`` adds an ONNX Runtime int8 copy (:func:`quantize_onnx_static`) measured beside it
   (:mod:`ember.deploy.comparison`).
+* :class:`Predictor` (also ``ember.Predictor``): one ``predict`` for a run folder, an ONNX file
+  (float32 or int8) or a ``.pt2`` program; files to a CSV; streaming with micro-batches.
 """
 
 from ember.deploy.exporters import export_onnx, export_pt2
 from ember.deploy.onnx_int8 import quantize_onnx_static
+from ember.deploy.predictor import Predictor
 from ember.deploy.run_export import Export, export_run
 
-__all__ = ["Export", "export_onnx", "export_pt2", "export_run", "quantize_onnx_static"]
+__all__ = [
+    "Export",
+    "Predictor",
+    "export_onnx",
+    "export_pt2",
+    "export_run",
+    "quantize_onnx_static",
+]

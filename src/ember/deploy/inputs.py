@@ -1,4 +1,5 @@
-"""Reading images and arrays for ``ember predict``, checked against what the model expects."""
+"""Reading images, arrays and texts for ``ember predict`` and :class:`ember.deploy.Predictor`,
+checked against what the model expects."""
 
 from __future__ import annotations
 

@@ -1,0 +1,187 @@
+"""One ``predict`` for a run folder, an exported ONNX file (float32 or int8) or a ``.pt2`` program.
+
+Batch inference over image and ``.npy`` files writes a CSV; streaming inference
+(:meth:`Predictor.stream`) reads any iterator in a background thread into a bounded queue and
+answers in order, in micro-batches of up to ``batch_size`` items gathered for at most
+``max_wait`` seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ember.deploy.inputs import load_inputs
+from ember.errors import ConfigError, ShapeError
+from ember.files import atomic_path
+from ember.runs import rundir
+from ember.runs.training import load_experiment
+
+_END = object()  # the stream's reader thread is done
+
+
+class Predictor:
+    """Class probabilities from a trained classifier, whatever form it is in.
+
+    Args:
+        source: a run folder (PyTorch, the run's preprocessing and classes), an ``.onnx`` file
+            written by ``ember export`` (its metadata gives the input shape and classes), or a
+            ``.pt2`` program.
+        checkpoint: for a run folder, ``"last"`` or ``"best"``.
+
+    Example:
+        >>> predictor = Predictor("runs/fashion-cnn/export/model.int8.onnx")  # doctest: +SKIP
+        >>> predictor.predict(images).argmax(1)  # images: (N, 28, 28, 1) float32  # doctest: +SKIP
+    """
+
+    def __init__(self, source: str | Path, *, checkpoint: str = "last") -> None:
+        self.source = Path(source)
+        self.class_names: list[str] | None = None
+        self.input_shape: tuple[int, ...] | None = None  # per sample
+        if self.source.is_dir():
+            self._from_run(checkpoint)
+        elif self.source.suffix == ".onnx" and self.source.is_file():
+            self._from_onnx()
+        elif self.source.suffix == ".pt2" and self.source.is_file():
+            program = torch.export.load(self.source).module()
+            self.kind = "pt2"
+            self._run = lambda batch: program(torch.from_numpy(batch)).detach().numpy()
+        else:
+            raise ConfigError(
+                f"{self.source} is neither a run folder nor an .onnx or .pt2 file. Fix: pass a "
+                f"folder made by `ember train`, or a file made by `ember export`."
+            )
+
+    # -- loading -------------------------------------------------------------------------------
+    def _from_run(self, checkpoint: str) -> None:
+        rundir.check_run(self.source)
+        experiment, _ = load_experiment(self.source, checkpoint)
+        experiment.network.cpu().eval()
+        predict = experiment.predict  # softmax(network(x)), or the network's own probabilities
+
+        def run(batch: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return predict(torch.from_numpy(batch)).float().numpy()
+
+        self.kind, self._run = "pytorch", run
+        self.class_names = list(experiment.data.class_names)
+        self.input_shape = tuple(experiment.data.input_shape)
+
+    def _from_onnx(self) -> None:
+        import onnx
+        import onnxruntime
+
+        metadata = {
+            p.key: p.value for p in onnx.load(self.source, load_external_data=False).metadata_props
+        }
+        session = onnxruntime.InferenceSession(self.source, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        self.kind = "onnx int8" if "quantization" in metadata else "onnx"
+        self._run = lambda batch: session.run(None, {name: batch})[0]
+        if "class_names" in metadata:
+            self.class_names = json.loads(metadata["class_names"])
+        if "input_shape" in metadata:
+            self.input_shape = tuple(json.loads(metadata["input_shape"])[1:])
+
+    # -- predicting ----------------------------------------------------------------------------
+    def predict(self, inputs: Any, *, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(N, classes)`` for a batch of preprocessed inputs."""
+        array = np.asarray(inputs.cpu() if isinstance(inputs, torch.Tensor) else inputs)
+        if self.input_shape is not None and tuple(array.shape[1:]) != self.input_shape:
+            raise ShapeError(
+                f"expected inputs of shape (N, {', '.join(map(str, self.input_shape))}), "
+                f"received {tuple(array.shape)}. Fix: preprocess them as in training (images: "
+                f"float32 in [0, 1], channels last)."
+            )
+        if array.dtype.kind == "f":
+            array = array.astype(np.float32, copy=False)
+        parts = [
+            self._run(np.ascontiguousarray(array[i : i + batch_size]))
+            for i in range(0, len(array), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names or [])))
+
+    def predict_files(
+        self,
+        files: Sequence[Path],
+        out: Path | None = None,
+        *,
+        batch_size: int = 64,
+        resize: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Predict image (PNG/JPG) and ``.npy`` files; one row per input, written to the CSV
+        ``out`` when given (name, class, probability, then every class's probability)."""
+        if self.input_shape is None:
+            raise ConfigError(f"{self.source} does not record its input shape. Fix: re-export it.")
+        names, inputs = load_inputs(files, self.input_shape, resize=resize)
+        probabilities = self.predict(inputs.numpy(), batch_size=batch_size)
+        classes = self.class_names or [str(i) for i in range(probabilities.shape[1])]
+        rows = [
+            {
+                "name": name,
+                "class": classes[int(p.argmax())],
+                "probability": float(p.max()),
+                **{c: float(v) for c, v in zip(classes, p)},
+            }
+            for name, p in zip(names, probabilities)
+        ]
+        if out is not None:
+            with atomic_path(out) as temporary, open(temporary, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        return rows
+
+    def stream(
+        self, items: Iterable[Any], *, batch_size: int = 32, max_wait: float = 0.01
+    ) -> Iterator[np.ndarray]:
+        """Each item's class probabilities, in order, computed in micro-batches.
+
+        ``items`` (single samples) are read by a background thread into a queue of at most
+        ``4 * batch_size`` (memory stays bounded whatever the source); a batch is run when it
+        holds ``batch_size`` items or ``max_wait`` seconds after its first item arrived.
+
+        Example:
+            >>> import numpy as np
+            >>> predictor = Predictor.__new__(Predictor)
+            >>> predictor.input_shape, predictor._run = None, lambda batch: batch * 2
+            >>> [float(r[0]) for r in predictor.stream(np.ones((5, 1), np.float32), batch_size=2)]
+            [2.0, 2.0, 2.0, 2.0, 2.0]
+        """
+        pending: queue.Queue = queue.Queue(maxsize=4 * batch_size)
+
+        def read() -> None:
+            try:
+                for item in items:
+                    pending.put(item)
+            except BaseException as error:  # handed to the consumer, raised there
+                pending.put(error)
+            pending.put(_END)
+
+        threading.Thread(target=read, daemon=True).start()
+        done = False
+        while not done:
+            batch = [pending.get()]
+            deadline = time.monotonic() + max_wait
+            while len(batch) < batch_size and batch[-1] is not _END:
+                try:
+                    batch.append(pending.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            if batch[-1] is _END:
+                done = True
+                batch.pop()
+            for item in batch:
+                if isinstance(item, BaseException):
+                    raise item
+            if batch:
+                yield from self.predict(np.stack([np.asarray(item) for item in batch]))

@@ -67,7 +67,8 @@ def score_agent(run: Path, agent: Agent, episodes: int, epoch: int) -> dict[str,
     if best is not None:
         agent.model.load_state_dict(best.weights)
     metrics = agent.test(episodes) if episodes else {}
-    record = {"kind": "evaluation", "split": "test", "epoch": epoch, "checkpoint": which}
+    tested = epoch if best is None else best.epoch  # the epoch whose network played
+    record = {"kind": "evaluation", "split": "test", "epoch": tested, "checkpoint": which}
     metrics_log.append(run / metrics_log.METRICS_FILE, {**record, **metrics})
     agent.write_figures(run / FIGURES, metrics_log.epochs(run / metrics_log.METRICS_FILE))
     return metrics

@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "predict": commands.predict,
         "play": commands.play,
         "export": commands.export,
+        "serve": commands.serve,
         "generate": commands.generate,
         "report": commands.report,
         "compare": commands.compare,

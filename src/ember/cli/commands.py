@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import itertools
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from rich.text import Text
 from ember import checks, datasets, models, recipes
 from ember.cli.generate import generate_text, print_generation
 from ember.datasets.cache import find_file, search_dirs
-from ember.deploy import export_run
+from ember.deploy import Predictor, export_run
 from ember.deploy.comparison import format_table
 from ember.deploy.inputs import load_inputs, text_inputs, top_k_lines
+from ember.deploy.server import create_app
 from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
@@ -137,6 +139,41 @@ def export(args: argparse.Namespace, console: Console) -> int:
     if result.comparison is not None:
         console.print(f"wrote {result.int8_path} (int8); on the test inputs, side by side:")
         console.print(format_table(result.comparison), markup=False, highlight=False)
+    return 0
+
+
+def serve(args: argparse.Namespace, console: Console) -> int:
+    """``ember serve RUN``: load the model (errors first), check the port, then serve."""
+    import uvicorn  # the server's own stack, loaded only to serve
+
+    checks.positive_int("--port", args.port)
+    source = Path(args.run)
+    if args.format == "onnx":
+        exported = source / "export" / "model.onnx"
+        if not exported.is_file():
+            exported = export_run(source, "onnx", which=args.checkpoint).path
+            console.print(f"exported {exported}")
+        source = exported
+    predictor = Predictor(source, checkpoint=args.checkpoint)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            console.print(
+                f"[bold red]error:[/] cannot listen on {args.host}:{args.port} ({error.strerror}):"
+                f" the port is in use or not allowed. Fix: --port {args.port + 1}, or stop what "
+                f"uses it.",
+                highlight=False,
+            )
+            return 1
+    app = create_app(predictor, max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms)
+    console.print(
+        f"serving {predictor.source} ({predictor.kind}) on http://{args.host}:{args.port}: "
+        f"POST /v1/predict, GET /health, /v1/metadata, /metrics, /docs. Ctrl-C stops it."
+    )
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=10
+    )
     return 0
 
 

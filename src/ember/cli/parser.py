@@ -62,6 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _checkpoint(export)
 
+    serve = commands.add_parser("serve", help="serve a classifier run over HTTP (FastAPI)")
+    serve.add_argument("run", type=Path, metavar="RUN")
+    serve.add_argument("--host", default="127.0.0.1", help="(127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="(8000)")
+    serve.add_argument(
+        "--format",
+        default="pytorch",
+        choices=["pytorch", "onnx"],
+        help="the run's network in PyTorch, or its ONNX export (made if missing)",
+    )
+    serve.add_argument("--max-batch-size", type=int, default=32, help="micro-batch rows (32)")
+    serve.add_argument(
+        "--max-wait-ms", type=float, default=5.0, help="how long a batch waits to fill (5)"
+    )
+    _checkpoint(serve)
+
     play = commands.add_parser(
         "play", help="play greedy episodes with a run's agent and print their returns"
     )

@@ -112,3 +112,31 @@ def test_int8_refuses_wrong_calibration_shapes_other_formats_and_models_without_
     with pytest.raises(ConfigError, match="no layer that int8 speeds up"):
         quantize_onnx_static(softmax, tmp_path / "q.onnx", np.zeros((4, 3), np.float32))
     assert not (tmp_path / "q.onnx").exists()
+
+
+def test_a_triton_repository_matches_the_onnx_file(run, tmp_path, capsys):
+    argv = [
+        "export",
+        str(run),
+        "--out",
+        str(tmp_path / "m.onnx"),
+        "--triton",
+        str(tmp_path / "repo"),
+    ]
+    assert main(argv) == 0
+    model = tmp_path / "repo" / "fashion-mlp"
+    config = (model / "config.pbtxt").read_text()
+    graph = onnx.load(model / "1" / "model.onnx").graph
+    assert (
+        f'name: "{graph.input[0].name}"' in config and f'name: "{graph.output[0].name}"' in config
+    )
+    assert 'backend: "onnxruntime"' in config and "dims: [ 28, 28, 1 ]" in config
+    assert "dims: [ 10 ]" in config and "dynamic_batching" in config
+    experiment, _ = training.load_experiment(run)
+    labels = (model / "labels.txt").read_text().splitlines()
+    assert labels == list(experiment.data.class_names)
+    pt2 = tmp_path / "m.pt2"
+    argv = ["export", str(run), "--format", "pt2", "--out", str(pt2), "--triton", str(tmp_path)]
+    assert main(argv) == 2
+    assert "--triton serves ONNX files" in capsys.readouterr().err
+    assert not pt2.exists()  # refused before any work

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import itertools
+import json
 import socket
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from ember.deploy import Predictor, export_run
 from ember.deploy.comparison import format_table
 from ember.deploy.inputs import load_inputs, text_inputs, top_k_lines
 from ember.deploy.server import create_app
+from ember.deploy.triton import write_triton_repository
 from ember.errors import ConfigError, UnknownNameError
 from ember.models.lr_finder import find_learning_rate
 from ember.recipes import config as run_config
@@ -119,6 +121,8 @@ def settings(spec: str, console: Console) -> int:
 
 def export(args: argparse.Namespace, console: Console) -> int:
     """``ember export RUN --format onnx|pt2``: the file, its size, and its check against PyTorch."""
+    if args.triton is not None and args.format != "onnx":
+        raise ConfigError("--triton serves ONNX files. Fix: --format onnx --triton DIR.")
     result = export_run(args.run, args.format, out=args.out, which=args.checkpoint, int8=args.int8)
     size = result.path.stat().st_size / 1e6
     shape = result.metadata["input_shape"].replace("null", "N")
@@ -136,6 +140,15 @@ def export(args: argparse.Namespace, console: Console) -> int:
         else f'torch.export.load("{result.path}").module()'
     )
     console.print(f"load it with {loader}")
+    if args.triton is not None:
+        model = write_triton_repository(
+            result.path,
+            args.triton,
+            name=rundir.read_config(args.run)[0].name,
+            input_shape=json.loads(result.metadata["input_shape"])[1:],
+            class_names=json.loads(result.metadata["class_names"]),
+        )
+        console.print(f"wrote the Triton model {model} (config.pbtxt, 1/model.onnx, labels.txt)")
     if result.comparison is not None:
         console.print(f"wrote {result.int8_path} (int8); on the test inputs, side by side:")
         console.print(format_table(result.comparison), markup=False, highlight=False)

@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="onnx", choices=["onnx", "pt2"], help="(onnx)")
     export.add_argument("--out", type=Path, help="the file (default: RUN/export/model.FORMAT)")
     export.add_argument(
+        "--triton",
+        type=Path,
+        metavar="REPOSITORY",
+        help="with onnx: also a Triton model repository folder (config.pbtxt, 1/model.onnx)",
+    )
+    export.add_argument(
         "--int8",
         action="store_true",
         help="also an int8 ONNX file (ONNX Runtime, static), measured against float32",

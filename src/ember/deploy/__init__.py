@@ -8,12 +8,15 @@
   (:mod:`ember.deploy.comparison`).
 * :class:`Predictor` (also ``ember.Predictor``): one ``predict`` for a run folder, an ONNX file
   (float32 or int8) or a ``.pt2`` program; files to a CSV; streaming with micro-batches.
+* :func:`create_app` (``ember serve``, in :mod:`ember.deploy.server`): FastAPI with micro-batching
+  and Prometheus metrics; :func:`write_triton_repository` for Triton's ONNX Runtime backend.
 """
 
 from ember.deploy.exporters import export_onnx, export_pt2
 from ember.deploy.onnx_int8 import quantize_onnx_static
 from ember.deploy.predictor import Predictor
 from ember.deploy.run_export import Export, export_run
+from ember.deploy.triton import write_triton_repository
 
 __all__ = [
     "Export",
@@ -22,4 +25,5 @@ __all__ = [
     "export_pt2",
     "export_run",
     "quantize_onnx_static",
+    "write_triton_repository",
 ]

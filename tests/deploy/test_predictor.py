@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import ember
+from ember.cli import main
 from ember.deploy import export_run
 from ember.errors import ConfigError, ShapeError
 from ember.runs import training
@@ -55,6 +56,15 @@ def test_files_to_csv(run, exported, tmp_path):
     expected = predictor.predict(images)
     assert [r["class"] for r in rows[:3]] == [predictor.class_names[i] for i in expected.argmax(1)]
     assert float(written[1]["probability"]) == pytest.approx(expected[1].max(), rel=1e-5)
+
+    # a folder, read two files at a time, from the command line
+    chunked = predictor.predict_files([tmp_path], batch_size=2)
+    assert [r["name"] for r in chunked] == ["one.npy", "shoe.png", "two.npy[0]", "two.npy[1]"]
+    assert main(["predict", str(run), str(tmp_path), "--csv", str(tmp_path / "cli.csv")]) == 0
+    with open(tmp_path / "cli.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+    with pytest.raises(ConfigError, match="no image"):
+        predictor.predict_files([tmp_path / "missing-folder-is-a-file.txt"][:0])
 
 
 def test_a_stream_answers_in_order_with_bounded_read_ahead(run, exported):

@@ -244,6 +244,13 @@ def predict(args: argparse.Namespace, console: Console) -> int:
             "ember predict needs either files (images or .npy) or --text, not both or neither. "
             'Fix: ember predict RUN shoe.png, or ember predict RUN --text "A gem."'
         )
+    if args.csv is not None and args.text:
+        raise ConfigError("--csv writes predictions of files. Fix: drop --csv for --text.")
+    if args.csv is not None:
+        predictor = Predictor(args.run, checkpoint=args.checkpoint)
+        rows = predictor.predict_files(args.files, args.csv, resize=args.resize, verbose=1)
+        console.print(f"wrote {len(rows)} predictions to {args.csv}")
+        return 0
     experiment, _ = training.load_experiment(args.run, args.checkpoint)
     if args.text:
         names, x = text_inputs(experiment, args.text)

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--top-k", type=int, default=3, help="how many classes to show (3)")
     predict.add_argument(
+        "--csv", type=Path, help="write every input's probabilities to this CSV (folders work too)"
+    )
+    predict.add_argument(
         "--resize", action="store_true", help="resize and convert images to what the model expects"
     )
     _checkpoint(predict)

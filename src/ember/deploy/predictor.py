@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich.progress import Progress
 
-from ember.deploy.inputs import load_inputs
+from ember.deploy.inputs import IMAGE_SUFFIXES, load_inputs
 from ember.errors import ConfigError, ShapeError
 from ember.files import atomic_path
 from ember.runs import rundir
@@ -117,15 +118,35 @@ class Predictor:
         *,
         batch_size: int = 64,
         resize: bool = False,
+        verbose: int = 0,
     ) -> list[dict[str, Any]]:
-        """Predict image (PNG/JPG) and ``.npy`` files; one row per input, written to the CSV
-        ``out`` when given (name, class, probability, then every class's probability)."""
+        """Predict image (PNG/JPG) and ``.npy`` files, and every such file in given folders.
+
+        Files are read ``batch_size`` at a time (memory stays bounded, with a progress bar when
+        ``verbose``). One row per input (name, class, probability, then every class's
+        probability) is returned and, when ``out`` is given, written there as CSV.
+        """
         if self.input_shape is None:
             raise ConfigError(f"{self.source} does not record its input shape. Fix: re-export it.")
-        names, inputs = load_inputs(files, self.input_shape, resize=resize)
-        probabilities = self.predict(inputs.numpy(), batch_size=batch_size)
+        paths = expand_files(files)
+        rows: list[dict[str, Any]] = []
+        with Progress(disable=not verbose, transient=True) as progress:
+            task = progress.add_task("predicting", total=len(paths))
+            for start in range(0, len(paths), batch_size):
+                chunk = paths[start : start + batch_size]
+                names, inputs = load_inputs(chunk, self.input_shape, resize=resize)
+                rows += self._rows(names, self.predict(inputs.numpy(), batch_size=batch_size))
+                progress.advance(task, len(chunk))
+        if out is not None:
+            with atomic_path(out) as temporary, open(temporary, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        return rows
+
+    def _rows(self, names: Sequence[str], probabilities: np.ndarray) -> list[dict[str, Any]]:
         classes = self.class_names or [str(i) for i in range(probabilities.shape[1])]
-        rows = [
+        return [
             {
                 "name": name,
                 "class": classes[int(p.argmax())],
@@ -134,12 +155,6 @@ class Predictor:
             }
             for name, p in zip(names, probabilities)
         ]
-        if out is not None:
-            with atomic_path(out) as temporary, open(temporary, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
-        return rows
 
     def stream(
         self, items: Iterable[Any], *, batch_size: int = 32, max_wait: float = 0.01
@@ -185,3 +200,30 @@ class Predictor:
                     raise item
             if batch:
                 yield from self.predict(np.stack([np.asarray(item) for item in batch]))
+
+
+def expand_files(files: Sequence[Path]) -> list[Path]:
+    """The files given, with each folder replaced by its image and ``.npy`` files (sorted).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in ("b.png", "a.npy", "notes.txt"):
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> [p.name for p in expand_files([folder])]
+        ['a.npy', 'b.png']
+    """
+    paths: list[Path] = []
+    for path in map(Path, files):
+        if path.is_dir():
+            paths += sorted(
+                p for p in path.iterdir() if p.suffix.lower() in {*IMAGE_SUFFIXES, ".npy"}
+            )
+        else:
+            paths.append(path)
+    if not paths:
+        raise ConfigError(
+            f"no image (.png/.jpg) or .npy files in {', '.join(map(str, files)) or 'the list'}. "
+            f"Fix: pass files, or a folder that holds some."
+        )
+    return paths

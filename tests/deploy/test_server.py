@@ -92,7 +92,10 @@ def test_metadata_schema_and_metrics(client, predictor):
 
 def test_concurrent_requests_share_forward_passes():
     sizes = []
-    batcher = MicroBatcher(lambda x: sizes.append(len(x)) or x + 1, max_batch_size=8)
+    # a generous wait: on a loaded machine the worker must not give up between queued requests
+    batcher = MicroBatcher(
+        lambda x: sizes.append(len(x)) or x + 1, max_batch_size=8, max_wait_ms=500
+    )
 
     async def many():
         batcher.start()

@@ -23,7 +23,8 @@ class MicroBatcher:
 
     Example:
         >>> calls = []
-        >>> batcher = MicroBatcher(lambda x: calls.append(len(x)) or x * 2, max_batch_size=8)
+        >>> batcher = MicroBatcher(lambda x: calls.append(len(x)) or x * 2, max_batch_size=8,
+        ...                        max_wait_ms=500)
         >>> async def main():
         ...     batcher.start()
         ...     answers = await asyncio.gather(*(batcher.submit(np.ones((1, 2))) for _ in range(6)))

@@ -11,6 +11,7 @@ import onnxruntime
 import pytest
 import torch
 
+from ember import recipes
 from ember.cli import main
 from ember.deploy import export_onnx, export_pt2, export_run
 from ember.deploy.onnx_int8 import quantize_onnx_static
@@ -140,3 +141,18 @@ def test_a_triton_repository_matches_the_onnx_file(run, tmp_path, capsys):
     assert main(argv) == 2
     assert "--triton serves ONNX files" in capsys.readouterr().err
     assert not pt2.exists()  # refused before any work
+
+
+def test_int8_of_a_text_model_is_refused_before_any_work(tmp_path, monkeypatch):
+    from ember.datasets.rotten_tomatoes import LabelledTexts
+    from ember.recipes import sentiment_data
+
+    texts = [f"{t} {i}" for i in range(10) for t in ("a fine film", "a dull film")]
+    data = LabelledTexts(texts, np.array([1, 0] * 10), ["rotten", "fresh"])
+    monkeypatch.setitem(sentiment_data.CORPORA, "rotten_tomatoes", lambda: data)
+    recipe = recipes.get("sentiment-lstm")
+    config = recipe.config(epochs=1, units=4, embedding_dim=4, batch_size=8, device="cpu")
+    training.train(recipe, config, out=tmp_path / "text", verbose=0)
+    with pytest.raises(ConfigError, match="--int8 calibrates on float inputs.*token ids"):
+        export_run(tmp_path / "text", "onnx", int8=True)
+    assert not (tmp_path / "text" / "export").exists()

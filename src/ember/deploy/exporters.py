@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import traceback
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from ember.errors import ExportError
 from ember.files import atomic_path
 
 OPSET = 18  # the torch.export-based exporter's default in torch 2.13
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the exporter colours its messages for terminals
 
 
 def export_onnx(
@@ -103,14 +105,22 @@ def export_pt2(module: nn.Module, example: torch.Tensor, path: str | os.PathLike
 
 
 def _export_error(module: nn.Module, kind: str, error: Exception) -> ExportError:
-    """Name the operation the exporter stopped at (when its message says) and the other way."""
-    text = str(error)
-    match = re.search(r"(aten::[\w.]+|torch\.ops\.[\w.]+|data-dependent[^\n]*)", text)
-    where = f" at {match.group(1)}" if match else ""
-    first_line = next((line for line in text.splitlines() if line.strip()), type(error).__name__)
+    """The exporter's first complaint, where it happened in ember's or the user's code, and the
+    other way to export."""
+    cause = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__
+    text = ANSI.sub("", str(cause)).strip()
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    where = ""
+    frames = traceback.extract_tb(cause.__traceback__)
+    mine = [f for f in frames if "site-packages" not in f.filename or "/ember/" in f.filename]
+    if mine:
+        where = f" (at {Path(mine[-1].filename).name}:{mine[-1].lineno}: {mine[-1].line})"
     other = "--format pt2 (torch.export alone)" if kind == "onnx" else "--format onnx"
     return ExportError(
-        f"could not export {type(module).__name__} to {kind}{where}: {first_line[:300]}. Fix: "
-        f"make the forward pass traceable (no Python branches on tensor values; torch.cond "
-        f"for those), or try {other}; the run's checkpoint still serves `ember predict`."
+        f"could not export {type(module).__name__} to {kind}: {type(cause).__name__}: "
+        f"{first_line[:300]}{where}. Fix: make the forward pass traceable by torch.export (no "
+        f"Python branches on tensor values, torch.cond for those; sizes from x.shape, not from "
+        f"tensor values), or try {other}; the run's checkpoint still serves `ember predict`."
     )

@@ -91,6 +91,11 @@ def export_run(
         )
     data = experiment.data
     inputs = (data.test if data.test is not None else data.val or data.train)[0]
+    if int8 and not inputs.is_floating_point():
+        raise ConfigError(
+            f"--int8 calibrates on float inputs (images); {run_dir} takes {inputs.dtype} token "
+            f"ids. Fix: export it without --int8 (int8 for text models is not built yet)."
+        )
     module = Probabilities(experiment.network.cpu(), experiment.outputs_probabilities).eval()
     path = Path(out) if out is not None else Path(run_dir) / "export" / f"model.{format}"
     metadata = _metadata(Path(run_dir), experiment, checkpoint.epoch, which, inputs)

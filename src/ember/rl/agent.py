@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ember.train.callback import HOOKS, Callback, overrides
-from ember.train.progress import ProgressBar
+from ember.train.callback import HOOKS, Callback
+from ember.train.hooks import Hooks, attach, call
 
 
 class Agent:
@@ -40,7 +40,7 @@ class Agent:
         self.global_step = 0  # environment steps taken (all environments together)
         self.steps_done = 0  # of the epoch running now
         self._epochs = 0
-        self._hooks: dict[str, list[Callback]] = {hook: [] for hook in HOOKS}
+        self._hooks: Hooks = {hook: [] for hook in HOOKS}
 
     @property
     def epochs(self) -> int:
@@ -62,23 +62,20 @@ class Agent:
     ) -> list[dict[str, float]]:
         """Act and learn until epoch ``epochs``; return each epoch's logs."""
         self._epochs = epochs
-        attached = [*(callbacks or ()), *([ProgressBar(verbose)] if verbose else [])]
-        for callback in attached:
-            callback.set_trainer(self)  # type: ignore[arg-type]  # a callback reads a trainer's attributes
-        self._hooks = {hook: [c for c in attached if overrides(c, hook)] for hook in HOOKS}
+        self._hooks = attach(callbacks or (), self, verbose)  # callbacks read a trainer's names
         self.stop_training = False
         history = []
-        self._call("on_fit_start", {})
+        call(self._hooks, "on_fit_start", {})
         for epoch in range(max(initial_epoch, self.epoch), epochs):
-            self._call("on_epoch_start", epoch, {})
+            call(self._hooks, "on_epoch_start", epoch, {})
             self.steps_done = 0
             logs = self.run_epoch(epoch)
             self.epoch = epoch + 1
             history.append(logs)
-            self._call("on_epoch_end", epoch, logs)
+            call(self._hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
-        self._call("on_fit_end", {})
+        call(self._hooks, "on_fit_end", {})
         return history
 
     def batch_end(self, index: int) -> None:
@@ -118,7 +115,3 @@ class Agent:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
         raise NotImplementedError
-
-    def _call(self, hook: str, *args: Any) -> None:
-        for callback in self._hooks[hook]:
-            getattr(callback, hook)(*args)

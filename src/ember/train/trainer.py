@@ -18,14 +18,15 @@ from torch import nn
 
 from ember import checks
 from ember import optimizers as optimizer_specs
-from ember.data.batches import DeviceBatches, TensorBatches, as_batches, has_length
+from ember.data.batches import DeviceBatches, TensorBatches, as_batches
 from ember.errors import ConfigError, DataError
 from ember.seeding import random_state, set_random_state
-from ember.train.callback import HOOKS, Callback, Logs, overrides
+from ember.train.callback import Callback, Logs
+from ember.train.epochs import epoch_steps
 from ember.train.history import History
+from ember.train.hooks import attach, call
 from ember.train.lazy_layers import build_module, has_unbuilt_layers
 from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
-from ember.train.progress import ProgressBar
 from ember.train.records import Records, mean_records
 from ember.train.stepping import ObjectiveStep, build_steps, parameters_changed, training_step
 from ember.train.task import Outputs, Task
@@ -149,20 +150,20 @@ class Trainer:
         )
         train_batches = self._batches(train, batch_size, shuffle)
         val_batches = None if val is None else self._batches(val, batch_size, False)
-        epoch_steps = self._epoch_steps(train_batches, steps_per_epoch)
-        self.steps_per_epoch = epoch_steps
+        steps = epoch_steps(train_batches, steps_per_epoch)
+        self.steps_per_epoch = steps
         self._epochs = epochs
         self._prepare(train_batches, need_optimizer=True)
         history = History()
         # History after the user's callbacks, so it records what they add (e.g. learning_rate).
-        hooks = self._hooks([*self.default_callbacks, *(callbacks or ()), history], verbose)
+        hooks = attach([*self.default_callbacks, *(callbacks or ()), history], self, verbose)
         self.stop_training = False
         self.model.train()
-        self._call(hooks, "on_fit_start", {})
+        call(hooks, "on_fit_start", {})
         stream = iter(train_batches) if steps_per_epoch else None
         for epoch in range(initial_epoch, epochs):
-            self._call(hooks, "on_epoch_start", epoch, {})
-            batches = train_batches if stream is None else itertools.islice(stream, epoch_steps)
+            call(hooks, "on_epoch_start", epoch, {})
+            batches = train_batches if stream is None else itertools.islice(stream, steps)
             logs = self._train_epoch(batches, hooks)
             if val_batches is not None:
                 train_steps = self.steps_done
@@ -176,10 +177,10 @@ class Trainer:
                 if objective.interval == "epoch":
                     objective.scheduler.step()
             self.epoch = epoch + 1
-            self._call(hooks, "on_epoch_end", epoch, logs)
+            call(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
-        self._call(hooks, "on_fit_end", {})
+        call(hooks, "on_fit_end", {})
         return history
 
     def evaluate(
@@ -192,12 +193,12 @@ class Trainer:
     ) -> Logs:
         """Return the loss and metrics over ``data`` (as floats)."""
         batches = self._batches(data, batch_size, False)
-        self.steps_per_epoch = self._epoch_steps(batches, None)
+        self.steps_per_epoch = epoch_steps(batches, None)
         self._prepare(batches)
-        hooks = self._hooks([*self.default_callbacks, *(callbacks or ())], verbose)
-        self._call(hooks, "on_evaluate_start", {})
+        hooks = attach([*self.default_callbacks, *(callbacks or ())], self, verbose)
+        call(hooks, "on_evaluate_start", {})
         logs = self._evaluate_batches(batches)
-        self._call(hooks, "on_evaluate_end", logs)
+        call(hooks, "on_evaluate_end", logs)
         return logs
 
     @torch.inference_mode()
@@ -368,17 +369,6 @@ class Trainer:
             return data
         return as_batches(data, batch_size=batch_size, shuffle=shuffle, device=self.device)
 
-    def _epoch_steps(self, batches: Batches, steps_per_epoch: int | None) -> int | None:
-        if steps_per_epoch is not None:
-            return checks.positive_int("steps_per_epoch", steps_per_epoch)
-        source = batches.source if isinstance(batches, DeviceBatches) else batches
-        if isinstance(batches, DeviceBatches) and iter(source) is source:
-            raise ConfigError(
-                "the training data is a one-pass iterator (e.g. a generator): it would be used up "
-                "after one epoch. Fix: pass steps_per_epoch=..., or a Dataset/DataLoader."
-            )
-        return len(batches) if has_length(source) else None
-
     def _prepare(self, batches: Batches, need_optimizer: bool = False) -> None:
         """Move the module to the device, set the task up, build the optimizers once."""
         self.model.to(self.device)
@@ -406,18 +396,3 @@ class Trainer:
             self._batch_step = None  # built over the old optimizers
             if self._pending_state is not None:
                 self._restore(self._pending_state)
-
-    def _hooks(self, callbacks: list, verbose: int) -> dict[str, list]:
-        if verbose:
-            callbacks = [*callbacks, ProgressBar(verbose)]
-        for callback in callbacks:
-            if hasattr(callback, "set_trainer"):
-                callback.set_trainer(self)
-            else:
-                callback.trainer = self
-        return {hook: [c for c in callbacks if overrides(c, hook)] for hook in HOOKS}
-
-    @staticmethod
-    def _call(hooks: dict[str, list], hook: str, *args: Any) -> None:
-        for callback in hooks[hook]:
-            getattr(callback, hook)(*args)

@@ -1,0 +1,44 @@
+"""Attaching callbacks to a loop and calling their hooks: shared by ``Trainer.fit`` and agents.
+
+A loop (the engine's, or an agent's in :mod:`ember.rl`) attaches its callbacks once per run,
+adding the progress bar when ``verbose``; only the hooks a callback overrides are called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ember.train.callback import HOOKS, overrides
+from ember.train.progress import ProgressBar
+
+Hooks = dict[str, list[Any]]
+
+
+def attach(callbacks: Sequence[Any], owner: Any, verbose: int) -> Hooks:
+    """Point each callback (and a progress bar when ``verbose``) at ``owner``; return, per hook
+    name, the callbacks that override it.
+
+    Example:
+        >>> from ember.train.callback import Callback
+        >>> class Counter(Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print("epoch", epoch)
+        >>> hooks = attach([Counter()], owner=object(), verbose=0)
+        >>> call(hooks, "on_epoch_end", 0, {}); len(hooks["on_batch_end"])
+        epoch 0
+        0
+    """
+    callbacks = [*callbacks, *([ProgressBar(verbose)] if verbose else [])]
+    for callback in callbacks:
+        if hasattr(callback, "set_trainer"):
+            callback.set_trainer(owner)
+        else:
+            callback.trainer = owner
+    return {hook: [c for c in callbacks if overrides(c, hook)] for hook in HOOKS}
+
+
+def call(hooks: Hooks, hook: str, *args: Any) -> None:
+    """Call ``hook`` on every callback that overrides it, in order."""
+    for callback in hooks[hook]:
+        getattr(callback, hook)(*args)

@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)  # --help and usage errors end here, before torch loads
     # Here, not at the top: the commands load torch and the recipes (seconds), which `ember
     # --help` and a mistyped command never need.
-    from ember.cli import commands
+    from ember.cli import commands, delivery
 
     console = Console(soft_wrap=True)  # paths and messages stay on one line, whole
     if not console.is_terminal:
@@ -48,9 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "resume": commands.resume,
         "evaluate": commands.evaluate,
         "predict": commands.predict,
-        "play": commands.play,
-        "export": commands.export,
-        "serve": commands.serve,
+        "play": delivery.play,
+        "export": delivery.export,
+        "serve": delivery.serve,
         "generate": commands.generate,
         "report": commands.report,
         "compare": commands.compare,

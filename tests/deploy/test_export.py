@@ -153,6 +153,6 @@ def test_int8_of_a_text_model_is_refused_before_any_work(tmp_path, monkeypatch):
     recipe = recipes.get("sentiment-lstm")
     config = recipe.config(epochs=1, units=4, embedding_dim=4, batch_size=8, device="cpu")
     training.train(recipe, config, out=tmp_path / "text", verbose=0)
-    with pytest.raises(ConfigError, match="--int8 calibrates on float inputs.*token ids"):
+    with pytest.raises(ConfigError, match="int8 .* calibrates on float inputs.*token ids"):
         export_run(tmp_path / "text", "onnx", int8=True)
     assert not (tmp_path / "text" / "export").exists()

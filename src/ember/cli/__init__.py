@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "predict": commands.predict,
         "play": delivery.play,
         "export": delivery.export,
+        "quantize": delivery.quantize,
         "serve": delivery.serve,
         "generate": commands.generate,
         "report": commands.report,

@@ -13,6 +13,7 @@ from rich.console import Console
 from ember import checks
 from ember.deploy import Predictor, export_run
 from ember.deploy.comparison import format_table
+from ember.deploy.run_quantize import quantize_run
 from ember.deploy.server import create_app
 from ember.deploy.triton import write_triton_repository
 from ember.errors import ConfigError
@@ -54,6 +55,26 @@ def export(args: argparse.Namespace, console: Console) -> int:
     if result.comparison is not None:
         console.print(f"wrote {result.int8_path} (int8); on the test inputs, side by side:")
         console.print(format_table(result.comparison), markup=False, highlight=False)
+    return 0
+
+
+def quantize(args: argparse.Namespace, console: Console) -> int:
+    """``ember quantize RUN --method static|dynamic|qat``: the int8 folder and its table."""
+    result = quantize_run(
+        args.run,
+        args.method,
+        out=args.out,
+        which=args.checkpoint,
+        calibration_samples=args.calibration,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        onnx=not args.no_onnx,
+        verbose=0 if args.quiet else 1,
+    )
+    console.print(f"wrote {result.folder} ({args.method} int8): on the test inputs, side by side:")
+    console.print(result.table, markup=False, highlight=False)
+    console.print(f"use: {result.advice}", markup=False, highlight=False)
+    console.print(f'run the int8 program with ember.Predictor("{result.path}")')
     return 0
 
 

@@ -68,6 +68,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _checkpoint(export)
 
+    quantize = commands.add_parser(
+        "quantize", help="an int8 copy of a classifier run, measured against float32 side by side"
+    )
+    quantize.add_argument("run", type=Path, metavar="RUN")
+    quantize.add_argument(
+        "--method",
+        default="static",
+        choices=["static", "dynamic", "qat"],
+        help="static: calibrated on training images; dynamic: Dense layers, per-batch ranges; "
+        "qat: fine-tune through int8 rounding first (static)",
+    )
+    quantize.add_argument("--out", type=Path, help="the folder (default: RUN/quantized-METHOD)")
+    quantize.add_argument(
+        "--calibration", type=int, default=300, help="training images for static ranges (300)"
+    )
+    quantize.add_argument("--epochs", type=int, default=1, help="qat: fine-tuning epochs (1)")
+    quantize.add_argument(
+        "--learning-rate", type=float, default=1e-4, help="qat: Adam's step size (1e-4)"
+    )
+    quantize.add_argument(
+        "--no-onnx", action="store_true", help="leave ONNX Runtime out of the comparison"
+    )
+    _checkpoint(quantize)
+    _quiet(quantize)
+
     serve = commands.add_parser("serve", help="serve a classifier run over HTTP (FastAPI)")
     serve.add_argument("run", type=Path, metavar="RUN")
     serve.add_argument("--host", default="127.0.0.1", help="(127.0.0.1: this machine only)")

@@ -6,6 +6,8 @@
   its softmax, its preprocessing and class names recorded, checked against PyTorch;
   ``int8=True`` adds an ONNX Runtime int8 copy (:func:`quantize_onnx_static`) measured beside it
   (:mod:`ember.deploy.comparison`).
+* :func:`quantize_run` (``ember quantize RUN --method static|dynamic|qat``): int8 in PyTorch
+  itself (:mod:`ember.quantization`), in a new folder, measured beside float32 and ONNX Runtime.
 * :class:`Predictor` (also ``ember.Predictor``): one ``predict`` for a run folder, an ONNX file
   (float32 or int8) or a ``.pt2`` program; files to a CSV; streaming with micro-batches.
 * :func:`create_app` (``ember serve``, in :mod:`ember.deploy.server`): FastAPI with micro-batching
@@ -16,14 +18,17 @@ from ember.deploy.exporters import export_onnx, export_pt2
 from ember.deploy.onnx_int8 import quantize_onnx_static
 from ember.deploy.predictor import Predictor
 from ember.deploy.run_export import Export, export_run
+from ember.deploy.run_quantize import Quantized, quantize_run
 from ember.deploy.triton import write_triton_repository
 
 __all__ = [
     "Export",
     "Predictor",
+    "Quantized",
     "export_onnx",
     "export_pt2",
     "export_run",
     "quantize_onnx_static",
+    "quantize_run",
     "write_triton_repository",
 ]

@@ -1,7 +1,9 @@
 """Side by side: each way of running a classifier, its file size, latency and accuracy.
 
 Latency is the median of repeated calls at batch 1 and batch 64 after a warm-up, with every
-runtime on the same number of threads (torch's). Accuracy is over the same test inputs.
+runtime on the same number of threads (torch's). Accuracy is over the same test inputs. Each
+row's speed-up is against the first row (PyTorch eager float32) and, where rows name their
+runtime (``"torch int8"`` runs in ``torch``), against float32 in the same runtime.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class Measurement:
     size_bytes: int | None
     latency_ms: dict[int, float]  # batch size -> median milliseconds per call
     accuracy: float
+
+    @property
+    def runtime(self) -> str:
+        """The runtime: the name's first word (``"onnx int8"`` runs in ``onnx``)."""
+        return self.name.split()[0]
 
 
 def onnx_runner(path: str) -> Runner:
@@ -92,25 +99,49 @@ def measure(
 
 
 def format_table(rows: list[Measurement]) -> str:
-    """A plain-text table: size, latency per batch size, speed-up against the first row, accuracy.
+    """A plain-text table: size, latency per batch size, speed-up against the first row and
+    against the first row of the same runtime, accuracy.
 
     Example:
-        >>> print(format_table([Measurement("eager", None, {1: 0.3, 64: 9.0}, 0.9),
-        ...                     Measurement("int8", 250_000, {1: 0.1, 64: 2.0}, 0.899)]))
-        runtime      size MB  batch 1 ms  speed-up  batch 64 ms  speed-up  accuracy
-        eager              -       0.300     1.00x        9.000     1.00x    0.9000
-        int8            0.25       0.100     3.00x        2.000     4.50x    0.8990
+        >>> print(format_table([Measurement("torch fp32", None, {1: 0.3, 64: 9.0}, 0.9),
+        ...                     Measurement("onnx fp32", 1_000_000, {1: 0.2, 64: 4.0}, 0.9),
+        ...                     Measurement("onnx int8", 250_000, {1: 0.1, 64: 2.0}, 0.899)]))
+        runtime         size MB  batch 1 ms  vs eager  vs fp32  batch 64 ms  vs eager  vs fp32  accuracy
+        torch fp32            -       0.300     1.00x    1.00x        9.000     1.00x    1.00x    0.9000
+        onnx fp32          1.00       0.200     1.50x    1.00x        4.000     2.25x    1.00x    0.9000
+        onnx int8          0.25       0.100     3.00x    2.00x        2.000     4.50x    2.00x    0.8990
     """
     sizes = list(rows[0].latency_ms)
-    header = f"{'runtime':11} {'size MB':>8}"
+    header = f"{'runtime':14} {'size MB':>8}"
     for size in sizes:
-        header += f" {f'batch {size} ms':>11} {'speed-up':>9}"
+        header += f" {f'batch {size} ms':>11} {'vs eager':>9} {'vs fp32':>8}"
     lines = [header + f" {'accuracy':>9}"]
     for row in rows:
+        same = next(r for r in rows if r.runtime == row.runtime)  # that runtime's float32
         size = "-" if row.size_bytes is None else f"{row.size_bytes / 1e6:.2f}"
-        line = f"{row.name:11} {size:>8}"
+        line = f"{row.name:14} {size:>8}"
         for batch in sizes:
             speedup = rows[0].latency_ms[batch] / row.latency_ms[batch]
-            line += f" {row.latency_ms[batch]:>11.3f} {speedup:>8.2f}x"
+            own = same.latency_ms[batch] / row.latency_ms[batch]
+            line += f" {row.latency_ms[batch]:>11.3f} {speedup:>8.2f}x {own:>7.2f}x"
         lines.append(line + f" {row.accuracy:>9.4f}")
     return "\n".join(lines)
+
+
+def advice(rows: list[Measurement], *, max_drop: float = 0.005) -> str:
+    """Which row to use at each batch size: the fastest whose accuracy is within ``max_drop``
+    of the first row's.
+
+    Example:
+        >>> print(advice([Measurement("torch fp32", None, {1: 0.3, 64: 9.0}, 0.9),
+        ...               Measurement("torch int8", 1, {1: 0.4, 64: 3.0}, 0.9),
+        ...               Measurement("onnx int8", 1, {1: 0.1, 64: 4.0}, 0.8)]))
+        batch 1: torch fp32 (1.00x eager); batch 64: torch int8 (3.00x eager)
+    """
+    usable = [row for row in rows if row.accuracy >= rows[0].accuracy - max_drop]
+    picks = []
+    for batch in rows[0].latency_ms:
+        best = min(usable, key=lambda row: row.latency_ms[batch])
+        speedup = rows[0].latency_ms[batch] / best.latency_ms[batch]
+        picks.append(f"batch {batch}: {best.name} ({speedup:.2f}x eager)")
+    return "; ".join(picks)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
+from ember import quantization
 from ember.deploy.inputs import IMAGE_SUFFIXES, load_inputs
 from ember.errors import ConfigError, ShapeError
 from ember.files import atomic_path
@@ -36,7 +37,8 @@ class Predictor:
     Args:
         source: a run folder (PyTorch, the run's preprocessing and classes), an ``.onnx`` file
             written by ``ember export`` (its metadata gives the input shape and classes), or a
-            ``.pt2`` program.
+            ``.pt2`` program (``ember export --format pt2``, or the int8 ``model.int8.pt2`` of
+            ``ember quantize``, compiled onto int8 kernels on first use).
         checkpoint: for a run folder, ``"last"`` or ``"best"``.
 
     Example:
@@ -53,9 +55,7 @@ class Predictor:
         elif self.source.suffix == ".onnx" and self.source.is_file():
             self._from_onnx()
         elif self.source.suffix == ".pt2" and self.source.is_file():
-            program = torch.export.load(self.source).module()
-            self.kind = "pt2"
-            self._run = lambda batch: program(torch.from_numpy(batch)).detach().numpy()
+            self._from_pt2()
         else:
             raise ConfigError(
                 f"{self.source} is neither a run folder nor an .onnx or .pt2 file. Fix: pass a "
@@ -88,6 +88,19 @@ class Predictor:
         name = session.get_inputs()[0].name
         self.kind = "onnx int8" if "quantization" in metadata else "onnx"
         self._run = lambda batch: session.run(None, {name: batch})[0]
+        if "class_names" in metadata:
+            self.class_names = json.loads(metadata["class_names"])
+        if "input_shape" in metadata:
+            self.input_shape = tuple(json.loads(metadata["input_shape"])[1:])
+
+    def _from_pt2(self) -> None:
+        program, metadata = quantization.read(self.source)
+        if metadata.get("quantization"):  # ember quantize's int8: compiled onto int8 kernels
+            self.kind, compiled = "pt2 int8", quantization.Compiled(program.module())
+            self._run = lambda batch: compiled(torch.from_numpy(batch)).numpy()
+        else:
+            self.kind, module = "pt2", program.module()
+            self._run = lambda batch: module(torch.from_numpy(batch)).detach().numpy()
         if "class_names" in metadata:
             self.class_names = json.loads(metadata["class_names"])
         if "input_shape" in metadata:

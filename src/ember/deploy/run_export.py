@@ -82,23 +82,10 @@ def export_run(
             "--int8 quantizes ONNX files (with ONNX Runtime's quantizer), received --format "
             f"{format}. Fix: ember export RUN --format onnx --int8."
         )
-    experiment, checkpoint = load_experiment(run_dir, which)
-    if experiment.evaluation != "classification":
-        raise ConfigError(
-            f"{run_dir} is not a classification run (its evaluation is "
-            f"{experiment.evaluation!r}); ember exports classifiers (images or text). Fix: "
-            f"export the network yourself with ember.deploy.export_onnx(module, example, path)."
-        )
-    data = experiment.data
-    inputs = (data.test if data.test is not None else data.val or data.train)[0]
-    if int8 and not inputs.is_floating_point():
-        raise ConfigError(
-            f"--int8 calibrates on float inputs (images); {run_dir} takes {inputs.dtype} token "
-            f"ids. Fix: export it without --int8 (int8 for text models is not built yet)."
-        )
-    module = Probabilities(experiment.network.cpu(), experiment.outputs_probabilities).eval()
+    classifier = load_classifier(run_dir, which, int8=int8)
+    module, inputs = classifier.module, classifier.inputs
     path = Path(out) if out is not None else Path(run_dir) / "export" / f"model.{format}"
-    metadata = _metadata(Path(run_dir), experiment, checkpoint.epoch, which, inputs)
+    metadata = run_metadata(Path(run_dir), classifier, which)
     example = inputs[:2].cpu().clone()  # a view would carry the whole test set into .pt2
     if format == "onnx":
         export_onnx(module, example, path, metadata=metadata)
@@ -114,17 +101,59 @@ def export_run(
     difference = (received - expected).abs().max().item()
     export = Export(path, format, difference, len(checked), metadata)
     if int8:
-        _add_int8(export, module, data, inputs)
+        _add_int8(export, classifier)
     return export
 
 
-def _add_int8(export: Export, module: nn.Module, data: Any, inputs: torch.Tensor) -> None:
-    generator = torch.Generator().manual_seed(0)
-    train = data.train[0]
-    picked = torch.randperm(len(train), generator=generator)[:CALIBRATION_SAMPLES]
+@dataclass
+class Classifier:
+    """A run's classifier, ready to export or quantize."""
+
+    experiment: Any
+    checkpoint: Any
+    module: Probabilities  # on the CPU, in eval mode
+    inputs: torch.Tensor  # the test inputs (or validation, or training, when a run has no test)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        data = self.experiment.data
+        return (data.test if data.test is not None else data.val or data.train)[1]
+
+
+def load_classifier(run_dir: Path, which: str = "last", *, int8: bool = False) -> Classifier:
+    """The ``which`` checkpoint of a classification run, refused early when it is not one (or,
+    with ``int8``, when its inputs are token ids)."""
+    experiment, checkpoint = load_experiment(run_dir, which)
+    if experiment.evaluation != "classification":
+        raise ConfigError(
+            f"{run_dir} is not a classification run (its evaluation is "
+            f"{experiment.evaluation!r}); ember exports classifiers (images or text). Fix: "
+            f"export the network yourself with ember.deploy.export_onnx(module, example, path)."
+        )
+    data = experiment.data
+    inputs = (data.test if data.test is not None else data.val or data.train)[0]
+    if int8 and not inputs.is_floating_point():
+        raise ConfigError(
+            f"int8 (ember export --int8, ember quantize) calibrates on float inputs (images); "
+            f"{run_dir} takes {inputs.dtype} token ids. Fix: export it in float32 (ember export "
+            f"RUN). int8 for text models is not built: torch's dynamic int8 for recurrent "
+            f"layers is in the deprecated torch.ao.quantization (docs/architecture.md)."
+        )
+    module = Probabilities(experiment.network.cpu(), experiment.outputs_probabilities).eval()
+    return Classifier(experiment, checkpoint, module, inputs)
+
+
+def calibration_inputs(classifier: Classifier, count: int = CALIBRATION_SAMPLES) -> torch.Tensor:
+    """``count`` training inputs picked at random (seed 0): what fixes int8 activation ranges."""
+    train = classifier.experiment.data.train[0]
+    picked = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:count]
+    return train[picked].cpu()
+
+
+def _add_int8(export: Export, classifier: Classifier) -> None:
     int8_path = export.path.with_name(export.path.name.removesuffix(".onnx") + ".int8.onnx")
-    quantize_onnx_static(export.path, int8_path, train[picked].cpu().numpy())
-    labels = (data.test if data.test is not None else data.val or data.train)[1]
+    quantize_onnx_static(export.path, int8_path, calibration_inputs(classifier).numpy())
+    module, inputs, labels = classifier.module, classifier.inputs, classifier.labels
     export.int8_path = int8_path
     export.comparison = measure(
         {
@@ -145,9 +174,13 @@ def _onnx_runner(path: Path) -> Any:
     return lambda batch: session.run(None, {name: batch.numpy()})[0]
 
 
-def _metadata(
-    run: Path, experiment: Any, epoch: int, which: str, inputs: torch.Tensor
-) -> dict[str, str]:
+def run_metadata(run: Path, classifier: Classifier, which: str) -> dict[str, str]:
+    """What an exported file records: preprocessing, input shape, classes, run, versions."""
+    experiment, inputs, epoch = (
+        classifier.experiment,
+        classifier.inputs,
+        classifier.checkpoint.epoch,
+    )
     images = inputs.is_floating_point()
     preprocessing = (
         "images as float32 in [0, 1], channels last (N, H, W, C)"

@@ -8,7 +8,8 @@ Each is a :class:`ember.train.Task` handed to the one engine, ``ember.Trainer(ta
 * :class:`GAN`: two named losses, the discriminator's and the generator's, in a ratio;
 * :class:`ContrastiveDivergence`: CD-k and persistent CD for a Bernoulli RBM;
 * :class:`PerceptronRule`: Rosenblatt's rule, as SGD on the perceptron criterion;
-* :class:`QLearning`: the deep Q-network update (TD error against a target network).
+* :class:`QLearning`: the deep Q-network update (TD error against a target network);
+* :class:`QuantizationAware`: supervised fine-tuning through int8 rounding (fake quantization).
 """
 
 from ember.tasks.autoencoder import Autoencoder
@@ -17,6 +18,7 @@ from ember.tasks.gan import GAN
 from ember.tasks.language_model import LanguageModel
 from ember.tasks.perceptron import PerceptronRule
 from ember.tasks.q_learning import QLearning
+from ember.tasks.quantization_aware import QuantizationAware
 from ember.tasks.supervised import Supervised
 from ember.tasks.vae import VariationalAutoencoder
 
@@ -27,6 +29,7 @@ __all__ = [
     "LanguageModel",
     "PerceptronRule",
     "QLearning",
+    "QuantizationAware",
     "Supervised",
     "VariationalAutoencoder",
 ]

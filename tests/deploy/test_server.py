@@ -67,6 +67,12 @@ def test_an_uploaded_image_is_predicted(client, predictor, images):
         ({"json": {"pixels": []}}, 422, '{"inputs": [...]}'),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "JSON"),
         ({"files": {"file": ("x.png", b"not an image")}}, 400, "not a readable image"),
+        ({"json": {"inputs": [[[3e38]] * 28] * 28}}, 422, "outputs are not finite"),
+        (
+            {"content": b"--x\r\nbad\r\n", "headers": {"content-type": "multipart/form-data"}},
+            400,
+            "",
+        ),
         (
             {"content": bytes(300_000), "headers": {"content-type": "application/json"}},
             413,

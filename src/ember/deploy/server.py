@@ -25,6 +25,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.exceptions import HTTPException
 
 from ember.deploy.batching import MicroBatcher
 from ember.deploy.predictor import Predictor
@@ -85,6 +86,13 @@ def create_app(
 
     app = FastAPI(title="ember", version=__version__, lifespan=lifespan)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        # Starlette's own refusals (a malformed multipart body, 404, 405) in ember's error shape.
+        response = _error(error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})  # 405 names the allowed methods
+        return response
+
     @app.middleware("http")
     async def measure(request: Request, call_next: Any) -> Response:
         start = time.perf_counter()
@@ -119,7 +127,16 @@ def create_app(
             "versions": {"ember": __version__, "torch": torch.__version__},
         }
 
-    @app.post("/v1/predict")
+    @app.post(
+        "/v1/predict",
+        openapi_extra={"requestBody": _request_body(predictor.input_shape)},
+        responses={
+            200: {"description": "one prediction per input", "content": _json(_PREDICTIONS)},
+            400: {"description": "not JSON, or an unreadable upload", "content": _json(_ERROR)},
+            413: {"description": "the body is over the size limit", "content": _json(_ERROR)},
+            422: {"description": "inputs of the wrong shape or type", "content": _json(_ERROR)},
+        },
+    )
     async def predict(request: Request) -> Response:
         try:
             body = await request.body()
@@ -127,6 +144,13 @@ def create_app(
                 raise RequestError(413, f"the request body is over {max_body_bytes} bytes")
             inputs = await _read_inputs(request, body, predictor)
             probabilities = await batcher.submit(inputs)
+            if not np.isfinite(probabilities).all():
+                raise RequestError(
+                    422,
+                    f"the model's outputs are not finite for these inputs (their largest "
+                    f"magnitude is {float(np.abs(inputs).max()):.3g}). Fix: send inputs "
+                    f"preprocessed as in training (images: values in [0, 1]).",
+                )
         except RequestError as error:
             return _error(error.status, str(error))
         except ShapeError as error:
@@ -145,7 +169,16 @@ def create_app(
             }
         )
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus' text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -175,7 +208,8 @@ async def _read_inputs(request: Request, body: bytes, predictor: Predictor) -> n
     if values is None:
         raise RequestError(422, 'expected a JSON object {"inputs": [...]} (one input or a list).')
     try:
-        array = np.asarray(values, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32: infinity, refused just below
+            array = np.asarray(values, dtype=np.float32)
     except (ValueError, TypeError) as error:
         raise RequestError(422, f"inputs must be numbers in nested lists ({error}).") from error
     if shape is not None and tuple(array.shape) == tuple(shape):
@@ -211,6 +245,62 @@ def _decode_image(data: bytes, shape: tuple[int, ...] | None) -> np.ndarray:
     mode = "L" if channels == 1 else "RGB"
     array = np.asarray(image.convert(mode), dtype=np.float32) / 255.0
     return array.reshape(height, width, channels)
+
+
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+_PREDICTIONS = {
+    "type": "object",
+    "required": ["predictions"],
+    "properties": {
+        "predictions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["class", "probability", "probabilities"],
+                "properties": {
+                    "class": {"type": "string"},
+                    "probability": {"type": "number"},
+                    "probabilities": {"type": "array", "items": {"type": "number"}},
+                },
+            },
+        }
+    },
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _request_body(shape: tuple[int, ...] | None) -> dict[str, Any]:
+    """The OpenAPI request body of ``/v1/predict``: JSON inputs of the model's shape (one, or a
+    list of them), a multipart file, or an image body. The predict route reads the raw request
+    (a model's shape is only known at run time), so FastAPI cannot infer this from a signature."""
+    number = {"type": "number", "minimum": -3.4e38, "maximum": 3.4e38}  # finite in float32
+    one: dict[str, Any] = number
+    for size in reversed(shape or ()):
+        one = {"type": "array", "items": one, "minItems": size, "maxItems": size}
+    if shape is None:
+        one = {"type": "array"}
+    batch = {"type": "array", "items": one, "minItems": 1}
+    inputs = {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {"inputs": {"anyOf": [one, batch]}},
+    }
+    upload = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}},
+    }
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": inputs},
+            "multipart/form-data": {"schema": upload},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
 
 
 def _error(status: int, message: str) -> JSONResponse:

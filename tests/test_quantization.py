@@ -91,7 +91,9 @@ def test_bad_requests_are_refused_before_any_work():
         quantization.quantize(net, calibration[:2], "static", torch.rand(64, 28, 28, 1))
     with pytest.raises(ShapeError, match="float64"):
         quantization.quantize(net, calibration[:2], "static", calibration.double())
-    no_layers = models.Sequential([layers.Flatten(input_shape=(12, 12, 1)), layers.Activation("relu")])
+    no_layers = models.Sequential(
+        [layers.Flatten(input_shape=(12, 12, 1)), layers.Activation("relu")]
+    )
     with pytest.raises(ConfigError, match="no layer that static int8 quantizes"):
         quantization.quantize(no_layers, calibration[:2], "static", calibration)
     convolutions_only = models.Sequential(

@@ -511,6 +511,7 @@ CHECKED_ELSEWHERE = {
     "learning_rate",  # gan, dbn check_config (the others have a field check)
     "pretrain_learning_rate",  # dbn check_config
     "backbone",  # transfer-in-domain check_config: an existing weights file
+    "eval_epsilons",  # fashion-adversarial check_config: radii in the pixel range
 }
 
 

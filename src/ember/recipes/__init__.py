@@ -25,6 +25,7 @@ from ember.recipes import (
     autoencoders,
     dbn,
     dqn,
+    fashion_adversarial,
     fashion_cnn,
     fashion_mlp,
     fashion_resnet,
@@ -122,6 +123,12 @@ RECIPES: dict[str, Recipe] = {
             "fashion-cnn",
             "the seed's 3-convolution CNN, adapted to 28x28x1, on Fashion-MNIST",
             fashion_cnn,
+        ),
+        Recipe(
+            "fashion-adversarial",
+            "fashion-cnn trained on attacked images (fast FGSM, or PGD; Madry et al.), with "
+            "accuracy under PGD-20 at several radii",
+            fashion_adversarial,
         ),
         Recipe(
             "fashion-resnet",

@@ -9,9 +9,11 @@ Each is a :class:`ember.train.Task` handed to the one engine, ``ember.Trainer(ta
 * :class:`ContrastiveDivergence`: CD-k and persistent CD for a Bernoulli RBM;
 * :class:`PerceptronRule`: Rosenblatt's rule, as SGD on the perceptron criterion;
 * :class:`QLearning`: the deep Q-network update (TD error against a target network);
-* :class:`QuantizationAware`: supervised fine-tuning through int8 rounding (fake quantization).
+* :class:`QuantizationAware`: supervised fine-tuning through int8 rounding (fake quantization);
+* :class:`AdversarialTraining`: supervised learning on PGD-attacked batches (Madry et al.).
 """
 
+from ember.tasks.adversarial import AdversarialTraining
 from ember.tasks.autoencoder import Autoencoder
 from ember.tasks.contrastive_divergence import ContrastiveDivergence
 from ember.tasks.gan import GAN
@@ -23,6 +25,7 @@ from ember.tasks.supervised import Supervised
 from ember.tasks.vae import VariationalAutoencoder
 
 __all__ = [
+    "AdversarialTraining",
     "GAN",
     "Autoencoder",
     "ContrastiveDivergence",

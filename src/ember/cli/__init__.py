@@ -48,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "resume": commands.resume,
         "evaluate": commands.evaluate,
         "predict": commands.predict,
+        "explain": commands.explain,
         "play": delivery.play,
         "export": delivery.export,
         "quantize": delivery.quantize,

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ember import datasets, models, recipes
+from ember import explain as interpretation
 from ember.cli.generate import generate_text, print_generation
 from ember.datasets.cache import find_file, search_dirs
 from ember.deploy import Predictor
@@ -307,3 +308,30 @@ def _status(result: training.RunResult) -> str:
 
 def _number(value: Any) -> str:
     return "" if value is None else f"{value:.4f}"
+
+
+def explain(args: argparse.Namespace, console: Console) -> int:
+    """``ember explain RUN IMAGE... --method``: one overlay PNG of heat maps over the images."""
+    if args.method not in interpretation.METHODS:  # before the run loads
+        raise ConfigError(
+            f"unknown --method {args.method!r}. Fix: one of {', '.join(interpretation.METHODS)}."
+        )
+    experiment, _ = training.load_experiment(args.run, args.checkpoint)
+    if len(experiment.data.input_shape) != 3:
+        raise ConfigError(
+            f"{args.run} does not classify images (its inputs are {experiment.data.input_shape}); "
+            f"ember explain draws heat maps over images. Fix: explain an image run."
+        )
+    names, x = load_inputs(args.files, experiment.data.input_shape, resize=args.resize)
+    network = experiment.network.cpu().eval()
+    maps = interpretation.explain(network, x, args.method)
+    probabilities = experiment.probabilities(x)
+    classes = experiment.data.class_names
+    titles = [
+        f"{name}\n{classes[int(p.argmax())]} {float(p.max()):.0%}"
+        for name, p in zip(names, probabilities)
+    ]
+    out = Path(args.out) if args.out is not None else Path(args.run) / "explain"
+    path = interpretation.plot_overlays(x, maps, titles, out / f"{args.method}.png", args.method)
+    console.print(f"wrote {path}: {args.method} over {len(names)} image(s)")
+    return 0

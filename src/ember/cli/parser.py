@@ -141,6 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _checkpoint(predict)
 
+    explain = commands.add_parser(
+        "explain", help="heat maps of why an image classifier run decided (PNG overlays)"
+    )
+    explain.add_argument("run", type=Path, metavar="RUN")
+    explain.add_argument("files", type=Path, nargs="+", metavar="IMAGE")
+    explain.add_argument(
+        "--method",
+        default="gradcam",
+        help="gradcam (last convolution), saliency, smoothgrad or ig (integrated gradients)",
+    )
+    explain.add_argument("--out", type=Path, help="the folder for the PNGs (default RUN/explain)")
+    explain.add_argument(
+        "--resize", action="store_true", help="resize and convert images to what the model expects"
+    )
+    _checkpoint(explain)
+
     generate = commands.add_parser(
         "generate", help="continue a prompt with a language-model run (textgen-*)"
     )

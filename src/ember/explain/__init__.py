@@ -1,0 +1,14 @@
+"""Interpretation: why a classifier decided (saliency, SmoothGrad, integrated gradients,
+Grad-CAM), drawn over the images.
+
+* :func:`explain` (``ember explain RUN IMAGE... --method``): one heat map per image;
+* :func:`integrated_gradients`, :func:`grad_cam`: the methods with their own options;
+* :func:`plot_overlays`: the maps over their images, as a PNG.
+
+Adversarial examples and robust accuracy are in :mod:`ember.attacks`.
+"""
+
+from ember.explain.attributions import METHODS, explain, grad_cam, integrated_gradients
+from ember.explain.overlays import plot_overlays
+
+__all__ = ["METHODS", "explain", "grad_cam", "integrated_gradients", "plot_overlays"]

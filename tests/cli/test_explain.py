@@ -43,6 +43,12 @@ def test_each_method_writes_an_overlay(cnn_run, pictures, tmp_path, capsys, meth
     assert f"{method} over 3 image(s)" in capsys.readouterr().out
 
 
+def test_the_run_report_shows_grad_cam_overlays(cnn_run):
+    panel = cnn_run / "evaluation" / "test" / "explanations-gradcam.png"
+    assert panel.read_bytes()[:8] == PNG
+    assert 'alt="explanations-gradcam"' in (cnn_run / "report.html").read_text()
+
+
 def test_bad_requests_are_refused_with_what_is_expected(cnn_run, pictures, tmp_path, capsys):
     paths, large = pictures
     assert main(["explain", str(cnn_run), *paths, "--method", "lime"]) == 2

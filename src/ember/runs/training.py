@@ -30,6 +30,7 @@ from ember.runs import metrics_log, rundir
 from ember.runs.agent_training import run_agent
 from ember.runs.checkpoint import Checkpoint, load_checkpoint
 from ember.runs.evaluation import evaluate_split, save_evaluation, save_feature_maps
+from ember.runs.explanations import save_explanations
 from ember.runs.interrupts import stop_on_ctrl_c
 from ember.runs.rebuild import rebuild_run
 from ember.runs.report import REPORT_FILE, render_report
@@ -194,6 +195,7 @@ def _evaluate(
     metrics, probabilities = evaluate_split(experiment, split, run)
     save_evaluation(run, split, experiment, probabilities)
     save_feature_maps(run, split, experiment)
+    save_explanations(run, split, experiment)
     record = {"kind": "evaluation", "split": split, "epoch": epoch, "checkpoint": which, **metrics}
     metrics_log.append(run / metrics_log.METRICS_FILE, record)
     return metrics

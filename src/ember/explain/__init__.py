@@ -3,12 +3,25 @@ Grad-CAM), drawn over the images.
 
 * :func:`explain` (``ember explain RUN IMAGE... --method``): one heat map per image;
 * :func:`integrated_gradients`, :func:`grad_cam`: the methods with their own options;
-* :func:`plot_overlays`: the maps over their images, as a PNG.
+* :func:`plot_overlays`: the maps over their images, as a PNG;
+* :func:`first_layer_filters`, :func:`maximize_class` (activation maximisation),
+  :func:`most_confused`, :func:`plot_images`: what the network has learned to look for.
 
 Adversarial examples and robust accuracy are in :mod:`ember.attacks`.
 """
 
 from ember.explain.attributions import METHODS, explain, grad_cam, integrated_gradients
+from ember.explain.features import first_layer_filters, maximize_class, most_confused, plot_images
 from ember.explain.overlays import plot_overlays
 
-__all__ = ["METHODS", "explain", "grad_cam", "integrated_gradients", "plot_overlays"]
+__all__ = [
+    "METHODS",
+    "explain",
+    "first_layer_filters",
+    "grad_cam",
+    "integrated_gradients",
+    "maximize_class",
+    "most_confused",
+    "plot_images",
+    "plot_overlays",
+]

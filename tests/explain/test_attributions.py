@@ -114,3 +114,11 @@ def test_bad_requests_name_the_problem():
         explain.explain(net, images()[0], "saliency")
     with pytest.raises(ConfigError, match="no layer named 'conv9'"):
         grad_cam(net, images(), torch.zeros(5, dtype=torch.long), layer="conv9")
+
+
+def test_grad_cam_works_through_a_frozen_backbone():
+    net, _ = twin_cnns()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    maps = grad_cam(net, images(), torch.tensor([0, 1, 2, 0, 1]))
+    assert maps.shape == (5, 10, 10) and (maps >= 0).all()

@@ -162,7 +162,9 @@ def grad_cam(
     handle = layer.register_forward_hook(keep)
     try:
         with torch.enable_grad():
-            scores = attacks.logits_of(model)(images)
+            # The input takes part in the graph, so frozen layers before `layer` still pass a
+            # gradient path (a frozen backbone's convolution has no grad_fn of its own).
+            scores = attacks.logits_of(model)(images.detach().requires_grad_(True))
             chosen = scores.gather(1, target.view(-1, 1)).sum()
             (gradient,) = torch.autograd.grad(chosen, captured["maps"])
     finally:

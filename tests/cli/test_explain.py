@@ -43,6 +43,13 @@ def test_each_method_writes_an_overlay(cnn_run, pictures, tmp_path, capsys, meth
     assert f"{method} over 3 image(s)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("method", ["filters", "classes"])
+def test_filters_and_class_images_need_no_images(cnn_run, tmp_path, capsys, method):
+    assert main(["explain", str(cnn_run), "--method", method, "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{method}.png").read_bytes()[:8] == PNG
+    assert "wrote" in capsys.readouterr().out
+
+
 def test_the_run_report_shows_grad_cam_overlays(cnn_run):
     panel = cnn_run / "evaluation" / "test" / "explanations-gradcam.png"
     assert panel.read_bytes()[:8] == PNG
@@ -52,7 +59,9 @@ def test_the_run_report_shows_grad_cam_overlays(cnn_run):
 def test_bad_requests_are_refused_with_what_is_expected(cnn_run, pictures, tmp_path, capsys):
     paths, large = pictures
     assert main(["explain", str(cnn_run), *paths, "--method", "lime"]) == 2
-    assert "one of saliency, smoothgrad, ig, gradcam" in capsys.readouterr().err
+    assert "one of saliency, smoothgrad, ig, gradcam, filters, classes" in capsys.readouterr().err
+    assert main(["explain", str(cnn_run), "--method", "saliency"]) == 2
+    assert "draws over images" in capsys.readouterr().err
     assert main(["explain", str(cnn_run), str(large), "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert "28" in error and "32" in error  # what the model expects, and what it received

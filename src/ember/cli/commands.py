@@ -310,11 +310,19 @@ def _number(value: Any) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+PICTURES = ("filters", "classes")  # ember explain methods that need no images
+
+
 def explain(args: argparse.Namespace, console: Console) -> int:
-    """``ember explain RUN IMAGE... --method``: one overlay PNG of heat maps over the images."""
-    if args.method not in interpretation.METHODS:  # before the run loads
+    """``ember explain RUN IMAGE... --method``: heat maps over the images (one PNG); with
+    ``--method filters`` or ``classes``, the first layer's filters or one image per class."""
+    methods = (*interpretation.METHODS, *PICTURES)
+    if args.method not in methods:  # before the run loads
+        raise ConfigError(f"unknown --method {args.method!r}. Fix: one of {', '.join(methods)}.")
+    if args.method not in PICTURES and not args.files:
         raise ConfigError(
-            f"unknown --method {args.method!r}. Fix: one of {', '.join(interpretation.METHODS)}."
+            f"--method {args.method} draws over images. Fix: name image files after the run "
+            f"(or --method filters / classes, which need none)."
         )
     experiment, _ = training.load_experiment(args.run, args.checkpoint)
     if len(experiment.data.input_shape) != 3:
@@ -322,16 +330,27 @@ def explain(args: argparse.Namespace, console: Console) -> int:
             f"{args.run} does not classify images (its inputs are {experiment.data.input_shape}); "
             f"ember explain draws heat maps over images. Fix: explain an image run."
         )
-    names, x = load_inputs(args.files, experiment.data.input_shape, resize=args.resize)
     network = experiment.network.cpu().eval()
+    classes = experiment.data.class_names
+    out = Path(args.out) if args.out is not None else Path(args.run) / "explain"
+    if args.method in PICTURES:
+        if args.method == "filters":
+            images = interpretation.first_layer_filters(network)
+            titles, what = [str(i) for i in range(len(images))], "the first convolution's filters"
+        else:
+            shape = experiment.data.input_shape
+            images = interpretation.maximize_class(network, shape, range(len(classes)))
+            titles, what = list(classes), "images that maximise each class's score"
+        path = interpretation.plot_images(images, titles, out / f"{args.method}.png", what)
+        console.print(f"wrote {path}: {what}")
+        return 0
+    names, x = load_inputs(args.files, experiment.data.input_shape, resize=args.resize)
     maps = interpretation.explain(network, x, args.method)
     probabilities = experiment.probabilities(x)
-    classes = experiment.data.class_names
     titles = [
         f"{name}\n{classes[int(p.argmax())]} {float(p.max()):.0%}"
         for name, p in zip(names, probabilities)
     ]
-    out = Path(args.out) if args.out is not None else Path(args.run) / "explain"
     path = interpretation.plot_overlays(x, maps, titles, out / f"{args.method}.png", args.method)
     console.print(f"wrote {path}: {args.method} over {len(names)} image(s)")
     return 0

@@ -145,11 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="heat maps of why an image classifier run decided (PNG overlays)"
     )
     explain.add_argument("run", type=Path, metavar="RUN")
-    explain.add_argument("files", type=Path, nargs="+", metavar="IMAGE")
+    explain.add_argument("files", type=Path, nargs="*", metavar="IMAGE")
     explain.add_argument(
         "--method",
         default="gradcam",
-        help="gradcam (last convolution), saliency, smoothgrad or ig (integrated gradients)",
+        help="gradcam (last convolution), saliency, smoothgrad or ig (integrated gradients) over "
+        "the images; filters (first layer) or classes (an image per class) need none",
     )
     explain.add_argument("--out", type=Path, help="the folder for the PNGs (default RUN/explain)")
     explain.add_argument(

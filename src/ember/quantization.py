@@ -54,7 +54,7 @@ QUANTIZABLE = {
     "qat": (torch.ops.aten.conv2d.default, torch.ops.aten.linear.default),
     "dynamic": (torch.ops.aten.linear.default,),
 }
-METADATA_FILE = "ember.json"
+METADATA_FILE = "ember.json"  # inside a saved .pt2: input shape, classes, how it was quantized
 # torch's and torchao's own internals warn about themselves while quantizing, compiling and
 # saving int8 graphs; none of it is about the user's model or anything they can change.
 for _message in (
@@ -62,9 +62,7 @@ for _message in (
     "The input of maxpool2d is not quantized",  # the quantizer leaves such a pooling in float
     "No complete tensor found in the group",  # torch.export.save of int8 constants
 ):
-    warnings.filterwarnings(
-        "ignore", message=_message, category=UserWarning
-    )  # inside a saved .pt2: input shape, classes, how it was quantized
+    warnings.filterwarnings("ignore", message=_message, category=UserWarning)
 
 
 @contextlib.contextmanager

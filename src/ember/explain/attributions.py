@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -153,7 +154,7 @@ def grad_cam(
 ) -> torch.Tensor:
     """Grad-CAM maps ``(N, H, W)`` on ``layer`` (default: the last convolution), upsampled."""
     layer = find_convolution(model, layer)
-    channels_last = getattr(layer, "channels_last", False)
+    maps_last = getattr(layer, "channels_last", False)  # ember's Conv2D: (N, h, w, C) maps
     captured: dict[str, torch.Tensor] = {}
 
     def keep(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
@@ -170,7 +171,7 @@ def grad_cam(
     finally:
         handle.remove()
     maps = captured["maps"].detach()
-    if channels_last:  # (N, h, w, C) -> (N, C, h, w)
+    if maps_last:  # (N, h, w, C) -> (N, C, h, w)
         maps, gradient = maps.movedim(-1, 1), gradient.movedim(-1, 1)
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * maps).sum(1, keepdim=True))
@@ -223,15 +224,25 @@ def _checked_images(images: torch.Tensor) -> torch.Tensor:
     return images.detach()
 
 
+def channels_last(sample_shape: Sequence[int]) -> bool:
+    """Whether images of per-sample ``sample_shape`` are ``(H, W, C)`` (ember's) rather than
+    ``(C, H, W)`` (torch's): the channels are the small last axis (ember's layout when in doubt,
+    as for a 3x3 RGB kernel).
+
+    Example:
+        >>> channels_last((28, 28, 1)), channels_last((3, 32, 32))
+        (True, False)
+    """
+    return sample_shape[-1] <= 4 and sample_shape[-1] <= sample_shape[0]
+
+
 def _spatial(images: torch.Tensor) -> tuple[int, int]:
-    """Height and width: channels are the smallest of the last and the second axes."""
-    if images.shape[-1] <= 4 and images.shape[-1] < images.shape[1]:
+    """Height and width of a batch of images in either layout."""
+    if channels_last(images.shape[1:]):
         return images.shape[1], images.shape[2]
     return images.shape[2], images.shape[3]
 
 
 def _channel_max(raw: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     """Per-pixel largest |attribution| over the channels, ``(N, H, W)``."""
-    height, _ = _spatial(images)
-    channel_axis = 3 if images.shape[1] == height else 1
-    return raw.abs().amax(dim=channel_axis)
+    return raw.abs().amax(dim=3 if channels_last(images.shape[1:]) else 1)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ember import attacks, checks
-from ember.explain.attributions import CONVOLUTIONS, find_convolution
+from ember.explain.attributions import CONVOLUTIONS, channels_last, find_convolution
 from ember.explain.overlays import as_display
 from ember.plots.figure import new_figure, save_figure
 
@@ -66,7 +66,7 @@ def maximize_class(
     image = start.to(device).requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=learning_rate)
     target = torch.as_tensor(list(classes), device=device)
-    spatial = _spatial_dims(shape)
+    spatial = (1, 2) if channels_last(shape) else (2, 3)  # the image axes of the batch
     try:
         for step in range(steps):
             shift = [int(s) for s in torch.randint(-jitter, jitter + 1, (2,), generator=generator)]
@@ -84,11 +84,6 @@ def maximize_class(
     finally:
         model.train(was_training)
     return image.detach()
-
-
-def _spatial_dims(shape: Sequence[int]) -> tuple[int, int]:
-    """The two image axes of a batch of ``shape`` samples (channels last when the last is small)."""
-    return (1, 2) if shape[-1] <= 4 and shape[-1] < shape[0] else (2, 3)
 
 
 def _blur(images: torch.Tensor, spatial: tuple[int, int]) -> torch.Tensor:

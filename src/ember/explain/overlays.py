@@ -16,13 +16,14 @@ from pathlib import Path
 
 import torch
 
+from ember.explain.attributions import channels_last
 from ember.plots.figure import new_figure, save_figure
 
 
 def as_display(image: torch.Tensor) -> torch.Tensor:
     """An image as ``(H, W)`` grey or ``(H, W, 3)`` colour in [0, 1], from either layout."""
     image = image.detach().float().cpu()
-    if image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
+    if image.ndim == 3 and not channels_last(image.shape):
         image = image.movedim(0, -1)  # channels first -> last
     if image.shape[-1] == 1:
         image = image[..., 0]

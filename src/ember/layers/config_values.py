@@ -16,13 +16,18 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from ember.errors import SaveError
-from ember.layers import initializers, regularizers
+from ember.layers import constraints, initializers, regularizers
 
 # Modules whose objects may appear in a layer's config, rebuilt through their get().
-_OBJECT_MODULES = {"initializers": initializers, "regularizers": regularizers}
+_OBJECT_MODULES = {
+    "initializers": initializers,
+    "regularizers": regularizers,
+    "constraints": constraints,
+}
 
 
 def serialize_value(value: Any, where: str) -> Any:
@@ -40,6 +45,13 @@ def serialize_value(value: Any, where: str) -> Any:
                 "class_name": type(value).__name__,
                 "config": value.get_config(),
             }
+    if inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.ismethod(value):
+        raise SaveError(
+            f"cannot save {where}={value!r}: a Python function cannot be written to "
+            f"config.json (ember never pickles code). Fix: save the weights alone with "
+            f"model.save_weights(path) and rebuild the model in code, or replace the function "
+            f"by a layer (a registered Layer subclass)."
+        )
     raise SaveError(
         f"cannot save {where}={value!r}: only names, numbers and ember initializer/regularizer "
         f"objects can be written to config.json. Fix: pass it by name (e.g. activation='relu'), "

@@ -189,6 +189,8 @@ class _Conv(Layer):
         bias_regularizer: Any = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         self.filters = checks.positive_int("filters", filters)
@@ -200,7 +202,13 @@ class _Conv(Layer):
         _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
         self.use_bias = use_bias
         _init_kernel_and_bias(
-            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+            self,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
 
     def build(self, input_shape: tuple[int, ...]) -> None:

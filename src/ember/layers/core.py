@@ -18,7 +18,7 @@ from torch import nn
 
 from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError
-from ember.layers import initializers, regularizers
+from ember.layers import constraints, initializers, regularizers
 from ember.layers.base import Layer
 from ember.layers.registry import LAYERS
 
@@ -46,12 +46,17 @@ def _init_kernel_and_bias(
     bias_initializer: Any,
     kernel_regularizer: Any,
     bias_regularizer: Any,
+    kernel_constraint: Any = None,
+    bias_constraint: Any = None,
 ) -> None:
     """Sets the kernel/bias options on ``layer``; ``weight`` and ``bias`` are created in build."""
     layer.kernel_initializer = initializers.get(kernel_initializer)
     layer.bias_initializer = initializers.get(bias_initializer)
     layer.kernel_regularizer = regularizers.get(kernel_regularizer)
     layer.bias_regularizer = regularizers.get(bias_regularizer)
+    # Applied by the training engine after each optimizer step (constraints.constraint_step).
+    layer.kernel_constraint = constraints.get(kernel_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
     layer.register_parameter("weight", None)
     layer.register_parameter("bias", None)
 
@@ -87,12 +92,20 @@ class Dense(Layer):
         bias_regularizer: Any = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         self.units = checks.positive_int("units", units)
         self.use_bias = use_bias
         _init_kernel_and_bias(
-            self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer
+            self,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            kernel_constraint,
+            bias_constraint,
         )
 
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -257,12 +270,14 @@ class Embedding(Layer):
         input_length: int | None = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
+        embeddings_constraint: Any = None,
     ) -> None:
         super().__init__(input_shape=input_shape, name=name)
         self.input_dim = checks.positive_int("input_dim", input_dim)
         self.output_dim = checks.positive_int("output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = mask_zero
         self.input_length = input_length  # accepted for Keras compatibility; shapes are lazy
         # The table's size does not depend on the input, so it exists before the first call.

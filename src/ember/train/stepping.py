@@ -20,6 +20,7 @@ from torch import nn
 from ember import checks
 from ember import optimizers as optimizer_specs
 from ember.errors import ConfigError
+from ember.layers.constraints import constraint_step
 from ember.train.fast_step import gradient_clearer, optimizer_stepper
 from ember.train.optimizer_state import load_optimizer_state
 from ember.train.task import Objective, Outputs, Task
@@ -38,6 +39,9 @@ class ObjectiveStep:
     parameters: list[nn.Parameter]
     clear: Callable[[], None]
     step: Callable[[], None]
+    # Projects the layers' constrained weights after each step (Keras' kernel_constraint ...);
+    # None when no layer has a constraint.
+    constrain: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.clips = self.spec.clips
@@ -55,8 +59,8 @@ class ObjectiveStep:
         inputs: list[torch.Tensor] | None = None,
     ) -> None:
         """Clear the gradients, ``backward`` (scaled for float16; into ``inputs`` only when
-        given), unscale and clip, step the optimizer and a per-step schedule. The scaler's
-        ``update`` is the caller's, once per training step."""
+        given), unscale and clip, step the optimizer, apply weight constraints, and step a
+        per-step schedule. The scaler's ``update`` is the caller's, once per training step."""
         self.clear()
         if scaler is None:
             loss.backward(inputs=inputs)
@@ -69,6 +73,8 @@ class ObjectiveStep:
                 scaler.unscale_(self.optimizer)
                 optimizer_specs.clip_gradients(self.parameters, self.spec)
             scaler.step(self.optimizer)
+        if self.constrain is not None:
+            self.constrain()
         if self.step_scheduler is not None:
             self.step_scheduler.step()
 
@@ -156,6 +162,7 @@ def build_steps(
                 parameters,
                 gradient_clearer(optimizer),
                 optimizer_stepper(optimizer),
+                constraint_step(module, parameters),
             )
         )
     return steps

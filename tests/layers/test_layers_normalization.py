@@ -19,7 +19,14 @@ def test_batch_norm_channels_last_matches_batchnorm2d_in_train_and_eval():
         expected = reference(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(layer.running_mean, reference.running_mean)
-    torch.testing.assert_close(layer.running_var, reference.running_var)
+    # Keras' moving variance follows the biased batch variance; torch's the unbiased one.
+    torch.manual_seed(0)
+    variance = torch.ones(3)
+    for _ in range(3):
+        x = torch.randn(4, 5, 6, 3) * 2 + 1
+        variance = 0.99 * variance + 0.01 * x.var((0, 1, 2), unbiased=False)
+    torch.testing.assert_close(layer.running_var, variance)
+    reference.running_var.copy_(variance)
     layer.eval(), reference.eval()
     x = torch.randn(4, 5, 6, 3)
     expected = reference(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
@@ -35,7 +42,7 @@ def test_batch_norm_2d_input_and_channels_first_axis():
     layer = BatchNormalization(axis=1, momentum=0.9, center=False, scale=False)
     reference = nn.BatchNorm2d(3, momentum=0.1, eps=1e-3, affine=False)
     torch.testing.assert_close(layer(x), reference(x), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(layer.running_var, reference.running_var)
+    torch.testing.assert_close(layer.running_var, 0.9 + 0.1 * x.var((0, 2, 3), unbiased=False))
     assert list(dict(layer.named_parameters())) == []
 
 

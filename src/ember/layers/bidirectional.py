@@ -32,7 +32,8 @@ class Bidirectional(Layer):
     directions lines up, then the two are merged: ``"concat"`` on the last axis, ``"sum"``,
     ``"mul"``, ``"ave"`` (the mean), or ``None`` for the tuple ``(forward, backward)``. With
     ``return_state`` it returns ``(output, *forward_states, *backward_states)``; ``initial_state``
-    takes the forward states, then the backward ones. A mask reaches both directions.
+    takes the forward states, then the backward ones. A mask reaches both directions; padded steps
+    of the merged sequence are zeros (Keras sets both layers' ``zero_output_for_mask``).
 
     The weights live in ``forward_layer`` and ``backward_layer``. ``get_config`` stores both
     layers as ``{"class_name": ..., "config": ...}``, from which the constructor also builds them.
@@ -72,6 +73,8 @@ class Bidirectional(Layer):
         self.backward_layer = _recurrent_layer("backward_layer", backward_layer)
         _check_pair(self.forward_layer, self.backward_layer)
         self.return_sequences = self.forward_layer.return_sequences
+        for direction in (self.forward_layer, self.backward_layer):  # as Keras does
+            direction.zero_output_for_mask = self.return_sequences
         self.return_state = self.forward_layer.return_state
         self.stateful = self.forward_layer.stateful
         if self.input_shape is None and self.forward_layer.input_shape is not None:

@@ -66,8 +66,9 @@ class BatchNormalization(Layer):
     and moving averages in eval mode.
 
     Keras' ``momentum=0.99`` (weight of the old average) is torch's ``momentum=0.01``. The moving
-    variance is updated with the unbiased batch variance, as ``torch.nn.BatchNorm`` does. State is
-    ``weight`` (gamma), ``bias`` (beta) and the buffers ``running_mean``/``running_var``.
+    variance follows the biased batch variance, as in Keras (``torch.nn.BatchNorm`` uses the
+    unbiased one). State is ``weight`` (gamma), ``bias`` (beta) and the buffers
+    ``running_mean``/``running_var`` (Keras' moving_mean/moving_variance).
 
     Example:
         >>> layer = BatchNormalization(momentum=0.9)
@@ -107,15 +108,29 @@ class BatchNormalization(Layer):
         self.running_var = torch.ones(features)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
+        # F.batch_norm moves running_var towards the unbiased batch variance, n / (n - 1) times
+        # Keras' biased one (n values per channel). It updates a copy scaled by n / (n - 1),
+        # which, scaled back, is Keras' update exactly (a new tensor, not running_var in place:
+        # autograd keeps what batch_norm was given).
+        running_var, correction = self.running_var, None
+        count = x.numel() // x.shape[self._axis]
+        if self.training and count > 1:  # 1 value per channel: F.batch_norm refuses
+            correction = count / (count - 1)
+            running_var = self.running_var * correction
+
         def normalize(v: torch.Tensor) -> torch.Tensor:  # v: (N, C, ...)
             return F.batch_norm(
-                v, self.running_mean, self.running_var, self.weight, self.bias,
+                v, self.running_mean, running_var, self.weight, self.bias,
                 self.training, 1.0 - self.momentum, self.epsilon,
             )  # fmt: skip
 
         if self._axis == x.dim() - 1:  # channels last: (N, ..., C) as (N * ..., C), a free view
-            return normalize(x.reshape(-1, x.shape[-1])).view(x.shape)
-        return normalize(x.movedim(self._axis, 1)).movedim(1, self._axis)
+            y = normalize(x.reshape(-1, x.shape[-1])).view(x.shape)
+        else:
+            y = normalize(x.movedim(self._axis, 1)).movedim(1, self._axis)
+        if correction is not None:
+            self.running_var.copy_(running_var / correction)
+        return y
 
 
 @LAYERS.register()

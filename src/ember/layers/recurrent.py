@@ -9,6 +9,7 @@ features)``, ``rnn.weight_hh_l0`` ``(G*units, units)``, ``rnn.bias_ih_l0`` and `
 weights, orthogonal recurrent weights, zero biases, and (LSTM) a forget-gate bias of 1. Keras'
 LSTM and SimpleRNN have one bias where PyTorch has two, so they count ``G*units`` parameters
 fewer; the GRU (Keras' ``reset_after=True``, with two biases too) counts the same.
+``get_weights``/``set_weights`` speak Keras' layout (see :mod:`ember.layers.keras_weights`).
 
 Paths:
 
@@ -17,8 +18,9 @@ Paths:
 - a mask (``Embedding(mask_zero=True)``, or ``mask=`` given directly) is handled on the fused path
   by moving each row's real steps to its front, in order (nothing moves for right padding), and
   packing them with ``pack_padded_sequence``: padded steps, left, right or inside, never change
-  a result, and outputs at padded steps are zeros (packing reads the lengths on the host: one
-  sync per masked call). A row without real steps keeps its initial state (zeros by default).
+  a result (packing reads the lengths on the host: one sync per masked call). As in Keras, a
+  padded step repeats the previous step's output (zeros before any real step), or outputs zeros
+  with ``zero_output_for_mask=True``. A row without real steps keeps its initial state.
 
 ``dropout`` drops input features and ``recurrent_dropout`` units of ``h`` (in the recurrent
 product only), each with one mask per sequence, the same at every step, as Keras does.
@@ -76,6 +78,7 @@ class SimpleRNN(_Recurrent):
         stateful: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        zero_output_for_mask: bool = False,
         input_shape: Shape | None = None,
         name: str | None = None,
     ) -> None:
@@ -94,6 +97,7 @@ class SimpleRNN(_Recurrent):
             stateful=stateful,
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
+            zero_output_for_mask=zero_output_for_mask,
             input_shape=input_shape,
             name=name,
         )
@@ -116,6 +120,7 @@ class _GatedRecurrent(_Recurrent):
         stateful: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        zero_output_for_mask: bool = False,
         input_shape: Shape | None = None,
         name: str | None = None,
     ) -> None:
@@ -131,6 +136,7 @@ class _GatedRecurrent(_Recurrent):
             stateful=stateful,
             dropout=dropout,
             recurrent_dropout=recurrent_dropout,
+            zero_output_for_mask=zero_output_for_mask,
             input_shape=input_shape,
             name=name,
         )
@@ -169,7 +175,11 @@ class GRU(_GatedRecurrent):
         >>> import torch
         >>> ids = torch.tensor([[5, 2, 0, 0]])  # right-padded with id 0
         >>> layer = GRU(4, return_sequences=True)
-        >>> layer(torch.randn(1, 4, 3), mask=ids != 0)[0, 2:].abs().sum().item()  # padded steps
+        >>> output = layer(torch.randn(1, 4, 3), mask=ids != 0)
+        >>> torch.equal(output[0, 3], output[0, 1])  # a padded step repeats the last real output
+        True
+        >>> GRU(4, return_sequences=True, zero_output_for_mask=True)(
+        ...     torch.randn(1, 4, 3), mask=ids != 0)[0, 2:].abs().sum().item()
         0.0
     """
 

@@ -45,6 +45,7 @@ class _Recurrent(Layer):
         stateful: bool,
         dropout: float,
         recurrent_dropout: float,
+        zero_output_for_mask: bool,
         input_shape: Shape | None,
         name: str | None,
     ) -> None:
@@ -58,6 +59,8 @@ class _Recurrent(Layer):
         self.stateful = stateful
         self.dropout = checks.rate("dropout", dropout)
         self.recurrent_dropout = checks.rate("recurrent_dropout", recurrent_dropout)
+        # Keras': a padded step outputs zeros instead of the previous step's output
+        self.zero_output_for_mask = zero_output_for_mask
         self.register_module("rnn", None)
         self._states: tuple[torch.Tensor, ...] | None = None  # kept between calls when stateful
 
@@ -118,7 +121,16 @@ class _Recurrent(Layer):
             outputs, final = self._run_fused(x, mask, states)
         if self.stateful:
             self._states = tuple(state.detach() for state in final)
-        output = outputs if self.return_sequences else final[0]  # (N, T, units) or (N, units)
+        # (N, T, units), or (N, units): with a mask, Keras' last output, which is the final h but
+        # for a row without real steps (zeros, where h is the initial state).
+        if self.return_sequences:
+            output = outputs
+        else:
+            output = final[0] if mask is None else outputs[:, -1]
+        if mask is not None and self.zero_output_for_mask:
+            # As Keras: the last output too is zeroed when the last step is padding.
+            real = mask if self.return_sequences else mask[:, -1]
+            output = torch.where(real.unsqueeze(-1), output, 0.0)
         return (output, *final) if self.return_state else output
 
     def _needs_loop(self) -> bool:
@@ -148,15 +160,15 @@ class _Recurrent(Layer):
         compact_outputs, _ = pad_packed_sequence(
             packed_outputs, batch_first=True, total_length=steps
         )
-        # Back to each step's own position; padded steps get the zeros past each row's length.
-        outputs = torch.zeros_like(compact_outputs).scatter(
-            1, index.expand_as(compact_outputs), compact_outputs
-        )
+        # Back to each step's own position. As in Keras, a padded step repeats the output of the
+        # last real step before it, and zeros come before the first real step.
+        seen = mask.cumsum(1)  # (N, T): real steps up to and including each step
+        latest = (seen - 1).clamp(min=0).unsqueeze(-1).expand_as(compact_outputs)
+        outputs = compact_outputs.gather(1, latest).masked_fill((seen == 0).unsqueeze(-1), 0.0)
         final = self._unpack_states(final)
         if bool((lengths == 0).any()):
             # A row without real steps ran one padded step (packing needs lengths >= 1): undo it.
             has_steps = mask.any(1, keepdim=True)  # (N, 1)
-            outputs = torch.where(has_steps.unsqueeze(-1), outputs, 0.0)
             initial = states or self._zero_states(x)
             final = [torch.where(has_steps, new, old) for new, old in zip(final, initial)]
         return outputs, final

@@ -3,8 +3,8 @@
 PyTorch's fused kernels (``nn.RNN``/``nn.LSTM``/``nn.GRU``) cannot drop units of the hidden state
 between steps, so :class:`~ember.layers.SimpleRNN`, ``LSTM`` and ``GRU`` run this loop, over the same
 parameters and with the same math as the kernels, when ``recurrent_dropout`` is active. It also
-handles any mask directly (a masked step keeps the state and outputs zeros), which makes it the
-reference the fused path's mask handling is tested against.
+handles any mask directly (a masked step keeps the state and repeats the previous output), which
+makes it the reference the fused path's mask handling is tested against.
 
 Gate order and formulas are PyTorch's (``W`` = ``weight_ih``, ``U`` = ``weight_hh``, ``b``/``c`` =
 ``bias_ih``/``bias_hh``; ``h'`` is ``h`` after recurrent dropout, used only for ``U``):
@@ -85,7 +85,7 @@ def run_steps(
         kind: ``"tanh"`` or ``"relu"`` (SimpleRNN), ``"lstm"`` or ``"gru"``.
         x: ``(N, T, features)`` inputs, already reversed for ``go_backwards``.
         mask: ``(N, T)`` bool, True at real steps, or None. A masked step leaves the states as
-            they were and outputs zeros.
+            they were and repeats the previous step's output (zeros before any), as Keras does.
         states: the initial states, ``[h]`` or ``[h, c]`` for an LSTM, each ``(N, units)``.
         weights: ``(weight_ih, weight_hh, bias_ih, bias_hh)`` in PyTorch's layout; biases may be None.
         recurrent_keep: ``(N, units)`` scaled keep-mask for recurrent dropout, the same at every
@@ -103,11 +103,11 @@ def run_steps(
         h = states[0]
         recurrent_h = h if recurrent_keep is None else h * recurrent_keep
         new_states = step(projected[:, t], recurrent_h, states, weight_hh, bias_hh)
-        if real_steps is None:
-            outputs.append(new_states[0])
-        else:
+        output = new_states[0]
+        if real_steps is not None:
             real = real_steps[:, t]  # (N, 1)
+            output = torch.where(real, output, outputs[-1] if outputs else 0.0)
             new_states = [torch.where(real, new, old) for new, old in zip(new_states, states)]
-            outputs.append(torch.where(real, new_states[0], 0.0))
+        outputs.append(output)
         states = new_states
     return torch.stack(outputs, dim=1), states

@@ -1,18 +1,28 @@
-"""Keras' ``get_weights``/``set_weights``: a model's tensors as a list of numpy arrays.
+"""Keras' ``get_weights``/``set_weights``: a model's weights as numpy arrays, in Keras' order and
+layouts (see :mod:`ember.layers.keras_weights`), so that ``ember_model.set_weights(
+keras_model.get_weights())`` moves a Keras model's weights into the same ember model, and back.
+
+Layer by layer, in the model's order, each layer's weights as Keras lists them: a Dense kernel
+is ``(in, units)``, a Conv2D kernel ``(kh, kw, in, filters)``, an LSTM has one bias. Modules that
+are not ember layers keep PyTorch's layout and ``state_dict`` order. PyTorch-layout tensors (a
+``state_dict``) load with ``model.load_state_dict(...)``, or ``load_weights(path)`` for a file.
 
 Example:
     >>> import torch
-    >>> net = torch.nn.Linear(3, 2)
+    >>> from ember import layers
+    >>> net = torch.nn.Sequential(layers.Dense(2), torch.nn.Linear(2, 4))
+    >>> _ = net(torch.zeros(1, 3))
     >>> arrays = get_weights(net)
-    >>> [a.shape for a in arrays]
-    [(2, 3), (2,)]
+    >>> [a.shape for a in arrays]  # Keras' Dense kernel (in, units); torch's Linear (out, in)
+    [(3, 2), (2,), (4, 2), (4,)]
     >>> set_weights(net, [a * 0 for a in arrays])
-    >>> float(net.weight.detach().abs().sum())
+    >>> float(net[0].weight.detach().abs().sum())
     0.0
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,39 +30,69 @@ import torch
 from torch import nn
 
 from ember.errors import WeightsMismatchError
+from ember.layers.base import Layer
+from ember.layers.keras_weights import KerasWeight, keras_weights
 
-
-def _entries(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    # Parameters and float buffers (batch-norm statistics), as Keras lists weights; integer
-    # bookkeeping buffers (num_batches_tracked) are not weights.
-    return [(k, v) for k, v in module.state_dict().items() if v.is_floating_point()]
+_FIX = (
+    "Fix: pass the list from get_weights() of the same architecture (a Keras model's or ember's)."
+)
+_TORCH = (
+    "tensors in PyTorch's layout (a state_dict) load with model.load_state_dict(state_dict), "
+    "or model.load_weights(path) for a file written by save_weights"
+)
 
 
 def get_weights(module: nn.Module) -> list[np.ndarray]:
-    """Copies of every weight of ``module``, in ``state_dict`` order."""
-    return [v.detach().cpu().numpy().copy() for _, v in _entries(module)]
+    """Copies of every weight of ``module``, in Keras' order and layouts."""
+    return [weight.read().cpu().numpy().copy() for weight in keras_weights(module)]
 
 
 def set_weights(module: nn.Module, arrays: Sequence[np.ndarray]) -> None:
-    """Load arrays from :func:`get_weights` (same order); all shapes are checked before any copy."""
-    entries = _entries(module)
-    if len(arrays) != len(entries):
-        raise WeightsMismatchError(
-            f"set_weights received {len(arrays)} arrays, the model has {len(entries)} weights "
-            f"({', '.join(k for k, _ in entries[:8])}{' ...' if len(entries) > 8 else ''}). "
-            f"Fix: pass the list from get_weights() of the same architecture."
-        )
-    wrong = [
-        f"{name}: model {tuple(t.shape)} vs given {tuple(np.shape(a))}"
-        for (name, t), a in zip(entries, arrays)
-        if tuple(t.shape) != tuple(np.shape(a))
-    ]
+    """Load arrays in Keras' order and layouts (from :func:`get_weights`, or a Keras model's).
+
+    Every count and shape is checked before any weight changes; a mismatch raises
+    :class:`~ember.errors.WeightsMismatchError` naming the layer, the expected and the received
+    shapes.
+    """
+    weights = keras_weights(module)
+    arrays = [np.asarray(array) for array in arrays]
+    if len(arrays) != len(weights):
+        raise WeightsMismatchError(_count_message(module, weights, len(arrays)))
+    wrong = [_shape_message(w, a.shape) for w, a in zip(weights, arrays) if a.shape != w.shape]
     if wrong:
+        more = f" (and {len(wrong) - 8} more)" if len(wrong) > 8 else ""
         raise WeightsMismatchError(
             "set_weights received arrays of the wrong shape: "
             + "; ".join(wrong[:8])
-            + ". Fix: pass the list from get_weights() of the same architecture."
+            + f"{more}. {_FIX}"
         )
     with torch.no_grad():
-        for (_, tensor), array in zip(entries, arrays):
-            tensor.copy_(torch.as_tensor(np.asarray(array), dtype=tensor.dtype))
+        for weight, array in zip(weights, arrays):
+            weight.write(torch.tensor(array))
+
+
+def _count_message(module: nn.Module, weights: list[KerasWeight], received: int) -> str:
+    listed = ", ".join(f"{w.layer} {w.name} {w.shape}" for w in weights[:8])
+    listed += " ..." if len(weights) > 8 else ""
+    message = (
+        f"set_weights received {received} arrays, but the model has {len(weights)} weights, in "
+        f"Keras' order: {listed or 'none'}. {_FIX}"
+    )
+    tensors = sum(1 for t in module.state_dict().values() if t.is_floating_point())
+    if received == tensors != len(weights):
+        message += f" ({received} is the number of tensors in the model's state_dict: {_TORCH}.)"
+    return message
+
+
+def _shape_message(weight: KerasWeight, received: tuple[int, ...]) -> str:
+    message = (
+        f"layer {weight.layer} weight {weight.name} has shape {weight.shape} in Keras' layout, "
+        f"received shape {received}"
+    )
+    if received == weight.torch_shape != weight.shape:
+        message += f" (PyTorch's layout of that weight: {_TORCH})"
+    return message
+
+
+# layer.get_weights() / layer.set_weights(), as in Keras, call this module's functions.
+Layer.weight_arrays = sys.modules[__name__]

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ember.errors import ConfigError
+from ember.errors import ConfigError, ShapeError
 from ember.registry import Registry
 
 INITIALIZERS = Registry("initializer")
@@ -267,12 +267,56 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """``gain`` times the identity matrix (ones on the diagonal of a 2-D weight, Keras' rule for
+    a rectangular one too). Example: ``Dense(4, kernel_initializer=Identity())``.
+
+    Example:
+        >>> weight = torch.empty(2, 3)
+        >>> Identity(gain=2.0)(weight)
+        >>> weight
+        tensor([[2., 0., 0.],
+                [0., 2., 0.]])
+    """
+
+    name = "identity"
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = gain
+
+    def __call__(self, tensor: torch.Tensor) -> None:
+        if tensor.dim() != 2:
+            raise ShapeError(
+                f"the Identity initializer fills 2-D weights, received one of shape "
+                f"{tuple(tensor.shape)}. Fix: use it for a Dense kernel, or pick another "
+                f"initializer such as 'orthogonal'."
+            )
+        with torch.no_grad():
+            nn.init.eye_(tensor).mul_(self.gain)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain}
+
+
 for _class in (Zeros, Ones, Constant, RandomNormal, TruncatedNormal, RandomUniform, VarianceScaling,
                GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal,
-               Orthogonal):  # fmt: skip
+               Orthogonal, Identity):  # fmt: skip
     INITIALIZERS.add(_class.name, _class)  # the class name ("HeNormal") normalises to the same key
 INITIALIZERS.add("normal", RandomNormal)  # Keras aliases
 INITIALIZERS.add("uniform", RandomUniform)
+
+# Keras 3 also exports every class under its snake-case name (``initializers.he_normal()``).
+zeros, ones, constant = Zeros, Ones, Constant
+random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal, RandomUniform
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+glorot_uniform, glorot_normal, he_uniform, he_normal = (
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+)
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+IdentityInitializer, OrthogonalInitializer = Identity, Orthogonal
 
 
 def get(spec: str | dict | Initializer | Callable | None) -> Callable[[torch.Tensor], None] | None:
@@ -289,6 +333,16 @@ def get(spec: str | dict | Initializer | Callable | None) -> Callable[[torch.Ten
         Initializer,
         "a name such as 'glorot_uniform', a dict, an Initializer or a function of a tensor",
     )
+
+
+def deserialize(config: str | dict) -> Callable[[torch.Tensor], None] | None:
+    """Keras' ``deserialize``: the initializer a name or ``{"class_name", "config"}`` describes.
+
+    Example:
+        >>> deserialize({"class_name": "Identity", "config": {"gain": 0.5}})
+        Identity(gain=0.5)
+    """
+    return get(config)
 
 
 def serialize(initializer: str | Initializer) -> str | dict[str, Any]:

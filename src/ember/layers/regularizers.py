@@ -113,6 +113,10 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     return L1L2(l1=l1, l2=l2)
 
 
+# Keras 3 exports the classes under snake-case names too: ``regularizers.l2(1e-4)``. (``l1_l2``
+# stays a function above: its defaults are 0.01 each, where Keras 3's alias of L1L2 has 0.0.)
+l1, l2 = L1, L2
+
 REGULARIZERS.add("l1", L1)
 REGULARIZERS.add("l2", L2)
 # "l1_l2" and "L1L2" normalise to one key; a serialized L1L2 always carries both values.
@@ -133,6 +137,16 @@ def get(spec: str | dict | Regularizer | Callable | None) -> Callable[[torch.Ten
         Regularizer,
         "'l1', 'l2', 'l1_l2', a dict, a Regularizer or a function of a tensor",
     )
+
+
+def deserialize(config: str | dict) -> Callable[[torch.Tensor], Any] | None:
+    """Keras' ``deserialize``: the regularizer a name or ``{"class_name", "config"}`` describes.
+
+    Example:
+        >>> deserialize({"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.1}})
+        L1L2(l1=0.0, l2=0.1)
+    """
+    return get(config)
 
 
 def serialize(regularizer: str | Regularizer) -> str | dict[str, Any]:

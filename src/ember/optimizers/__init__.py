@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from ember.errors import ConfigError
+from ember.optimizers import schedules
 from ember.optimizers.adagrad import Adagrad
 from ember.optimizers.adam import Adam, AdamW
 from ember.optimizers.rmsprop import RMSprop
@@ -50,6 +51,7 @@ __all__ = [
     "clip_gradients",
     "get",
     "names",
+    "schedules",
 ]
 
 # Keras' default learning rate of each spec: the starting value under a schedule without one.

@@ -66,7 +66,8 @@ class OptimizerSpec:
         maximize: bool = False,
     ) -> None:
         if hasattr(learning_rate, "build") and hasattr(learning_rate, "interval"):
-            checks.positive_number("learning_rate", self._schedule_start(learning_rate))
+            # A schedule may start at 0 and warm up (Keras' CosineDecay(0.0, warmup_target=...)).
+            checks.non_negative_number("learning_rate", self._schedule_start(learning_rate))
         else:
             checks.positive_number("learning_rate", learning_rate)
         clipping = {

@@ -4,19 +4,24 @@ loader (each name is imported on first use)."""
 from . import activations as activations
 from . import callbacks as callbacks
 from . import checks as checks
+from . import constraints as constraints
 from . import data as data
 from . import datasets as datasets
 from . import deploy as deploy
+from . import initializers as initializers
 from . import layers as layers
 from . import losses as losses
 from . import metrics as metrics
 from . import models as models
+from . import ops as ops
 from . import optimizers as optimizers
+from . import regularizers as regularizers
 from . import rl as rl
 from . import schedules as schedules
 from . import tasks as tasks
 from . import train as train
 from . import transfer as transfer
+from . import utils as utils
 from . import zoo as zoo
 from .deploy import (
     Predictor as Predictor,
@@ -45,6 +50,9 @@ from .errors import (
 from .errors import (
     WeightsMismatchError as WeightsMismatchError,
 )
+from .layers import Input as Input
+from .layers import KerasTensor as KerasTensor
+from .models import Functional as Functional
 from .models import Model as Model
 from .models import Sequential as Sequential
 from .models import create as create

@@ -10,12 +10,16 @@ import functools
 import inspect
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ember import activations
-from ember.errors import ShapeError
+from ember.data.batches import to_tensor
+from ember.errors import ConfigError, ShapeError
+from ember.layers import initializers, regularizers
 from ember.layers.freezing import apply_settings, is_trainable, set_trainable
+from ember.layers.symbolic import as_torch_dtype, call_symbolic, is_symbolic
 
 
 class Layer(nn.Module):
@@ -46,8 +50,13 @@ class Layer(nn.Module):
     uses_mask: bool = False
     keeps_mask: bool = False
 
+    # Keras gives ``build`` the batch shape, ``(None, *per_sample)``; ember's own layers take the
+    # per-sample shape. A layer written outside ember (a user's, from Keras code) gets Keras'.
+    build_with_batch_axis: bool = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls.build_with_batch_axis = not cls.__module__.startswith("ember.")
         if "__init__" not in cls.__dict__:
             return
         init = cls.__init__
@@ -92,8 +101,92 @@ class Layer(nn.Module):
         raise NotImplementedError
 
     def regularization_loss(self) -> torch.Tensor | None:
-        """Penalty from ``kernel_regularizer``/``bias_regularizer``, or ``None`` if there is none."""
-        return None
+        """Penalty from ``kernel_regularizer``/``bias_regularizer`` (or ``add_weight``'s
+        ``regularizer``), or ``None`` if there is none."""
+        total = None
+        for regularizer, weight in self.__dict__.get("_added_regularizers", ()):
+            penalty = regularizer(weight)
+            total = penalty if total is None else total + penalty
+        return total
+
+    def add_weight(
+        self,
+        shape: tuple[int, ...] = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        name: str | None = None,
+    ) -> nn.Parameter:
+        """A new weight of ``shape`` (Keras' ``add_weight``), for a layer's ``build``.
+
+        ``initializer`` is a name or an ember initializer (default ``"glorot_uniform"``, Keras'
+        default); ``regularizer`` adds its penalty to the loss. Assign the result to an
+        attribute (``self.w = self.add_weight(...)``); one that is not is registered under
+        ``name`` after ``build``.
+
+        Example:
+            >>> class Scale(Layer):
+            ...     def build(self, input_shape):
+            ...         self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+            ...     def call(self, inputs):
+            ...         return inputs * self.scale
+            >>> Scale()(torch.full((2, 3), 2.0)).tolist()
+            [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+        """
+        if constraint is not None:
+            raise ConfigError(
+                "add_weight(constraint=...) is not supported in ember. Fix: use a layer's "
+                "kernel_constraint, or apply the constraint in a callback."
+            )
+        value = torch.empty(tuple(shape), dtype=as_torch_dtype(dtype))
+        default = "glorot_uniform" if value.is_floating_point() and value.dim() >= 2 else "zeros"
+        initializers.get(initializer or default)(value)
+        weight = nn.Parameter(value, requires_grad=bool(trainable) and value.is_floating_point())
+        added = self.__dict__.setdefault("_added_weights", [])
+        added.append((name or f"weight_{len(added)}", weight))
+        if regularizer is not None:
+            self.__dict__.setdefault("_added_regularizers", []).append(
+                (regularizers.get(regularizer), weight)
+            )
+        return weight
+
+    def _register_added_weights(self) -> None:
+        # Weights from add_weight that build() did not assign to an attribute still belong to
+        # the layer (Keras tracks them too).
+        registered = {id(p) for p in self.parameters(recurse=False)}
+        for name, weight in self.__dict__.pop("_added_weights", []):
+            if id(weight) not in registered:
+                self.register_parameter(name, weight)
+
+    # Keras' get_weights/set_weights for one layer: ember.layers.weight_arrays registers its
+    # functions here (it reads every layer class's layout, so this module cannot import it).
+    weight_arrays: Any = None
+
+    def get_weights(self) -> list[np.ndarray]:
+        """This layer's weights as numpy arrays, in Keras' order and layouts (Keras'
+        ``layer.get_weights()``; see :mod:`ember.layers.keras_weights`)."""
+        return type(self).weight_arrays.get_weights(self)
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Load arrays in Keras' order and layouts; every shape is checked first."""
+        type(self).weight_arrays.set_weights(self, weights)
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        """Keras' ``weights``: the layer's parameters (trainable first, as Keras lists them)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        """The parameters that train."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        """The frozen parameters."""
+        return [p for p in self.parameters() if not p.requires_grad]
 
     def makes_mask(self) -> bool:
         """Whether this layer starts a mask (see ``compute_mask``); ``Embedding(mask_zero=True)``."""
@@ -106,6 +199,18 @@ class Layer(nn.Module):
         return mask if self.keeps_mask else None
 
     # -- shared machinery ---------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The hot path (one real tensor, no keywords) costs one type check.
+        if kwargs or not args or type(args[0]) is not torch.Tensor:
+            if is_symbolic((args, kwargs)):
+                return call_symbolic(self, args, kwargs)
+            if args and isinstance(args[0], np.ndarray) and args[0].dtype.kind in "biuf":
+                # Keras layers take numpy arrays (string layers take string arrays as they are)
+                args = (to_tensor(args[0]), *args[1:])
+            if "training" in kwargs:
+                return call_in_mode(self, kwargs.pop("training"), args, kwargs)
+        return super().__call__(*args, **kwargs)
+
     def forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         if not self.built:
             self.build_from_input(x)
@@ -122,7 +227,8 @@ class Layer(nn.Module):
                 f"{tuple(x.shape)}). Fix: reshape the data to {self.input_shape}, or change "
                 f"input_shape to {received}."
             )
-        self.build(received)
+        self.build((None, *received) if self.build_with_batch_axis else received)
+        self._register_added_weights()
         apply_settings(self)  # a layer set trainable=False before it had weights
         self.to(x.device)
         # Recorded so a saved model can be rebuilt (and summarised) without example data.
@@ -159,6 +265,19 @@ class Layer(nn.Module):
     def extra_repr(self) -> str:
         shown = {k: v for k, v in self.get_config().items() if v is not None and k != "name"}
         return ", ".join(f"{k}={v!r}" for k, v in shown.items())
+
+
+def call_in_mode(module: nn.Module, training: bool | None, args: tuple, kwargs: dict) -> Any:
+    """``module(*args, **kwargs)`` in training mode ``training`` (Keras' ``training=`` argument:
+    None follows the module's own mode; True/False force dropout and batch norm for this call)."""
+    if training is None or bool(training) == module.training:
+        return nn.Module.__call__(module, *args, **kwargs)
+    was_training = module.training
+    module.train(bool(training))
+    try:
+        return nn.Module.__call__(module, *args, **kwargs)
+    finally:
+        module.train(was_training)
 
 
 def reset_states(module: nn.Module) -> None:

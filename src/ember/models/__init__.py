@@ -13,6 +13,7 @@ Image models by name come from the zoo's catalog: ``create("resnet18", num_class
 """
 
 from ember.models.dbn import DeepBeliefNetwork
+from ember.models.functional import Functional
 from ember.models.loading import load_model
 from ember.models.model import Model
 from ember.models.perceptron import Perceptron
@@ -65,6 +66,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "DeepBeliefNetwork",
+    "Functional",
     "DenseAutoencoder",
     "LeNet5",
     "PretrainedTextClassifier",

@@ -10,6 +10,7 @@ from typing import Any
 
 from ember import checks
 from ember.data.batches import is_in_memory
+from ember.data.structure import is_array_structure, map_structure, num_samples
 from ember.errors import ConfigError, DataError
 
 
@@ -69,12 +70,16 @@ def split_last(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[tup
         raise ConfigError(
             f"validation_split must be a fraction between 0 and 1, received {fraction!r}"
         )
-    if not is_in_memory(x) or (y is not None and not is_in_memory(y)):
+
+    def in_memory(a: Any) -> bool:  # several inputs/outputs: a list or dict of arrays
+        return is_array_structure(a) or is_in_memory(a)
+
+    if not in_memory(x) or (y is not None and not in_memory(y)):
         raise ConfigError(
             "validation_split only works with arrays or tensors. Fix: pass "
             "validation_data=(x_val, y_val) or a separate validation Dataset."
         )
-    n = len(x)
+    n = num_samples(x) if is_array_structure(x) else len(x)
     split = n - int(n * fraction)
     if split <= 0 or split >= n:
         raise DataError(
@@ -83,9 +88,13 @@ def split_last(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[tup
         )
 
     def head(a: Any) -> Any:
+        if is_array_structure(a):
+            return map_structure(lambda t: t[:split], a)
         return None if a is None else a[:split]
 
     def tail(a: Any) -> Any:
+        if is_array_structure(a):
+            return map_structure(lambda t: t[split:], a)
         return None if a is None else a[split:]
 
     return (head(x), head(y), head(sample_weight)), (tail(x), tail(y), tail(sample_weight))
@@ -93,6 +102,10 @@ def split_last(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[tup
 
 def unpack_validation(data: Any) -> tuple[Any, Any, Any]:
     """``validation_data`` as ``(x, y, sample_weight)``; a Dataset or loader passes as ``x``."""
-    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and is_in_memory(data[0]):
+    if (
+        isinstance(data, (tuple, list))
+        and len(data) in (2, 3)
+        and (is_in_memory(data[0]) or is_array_structure(data[0]))
+    ):
         return (data[0], data[1], data[2] if len(data) == 3 else None)
     return data, None, None

@@ -15,21 +15,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from ember import losses, saving
-from ember import metrics as ember_metrics
+from ember import saving
 from ember.data.batches import TensorBatches, as_batches, to_tensor
+from ember.data.structure import is_array_structure, leaves, map_structure
 from ember.data.test_time import with_test_time_augmentation
 from ember.errors import ConfigError, DataError, NotCompiledError
+from ember.layers.base import call_in_mode, reset_states
 from ember.layers.freezing import is_trainable, set_trainable
+from ember.layers.symbolic import call_symbolic, is_symbolic
+from ember.layers.weight_arrays import get_weights, set_weights
 from ember.models import fit_arguments
+from ember.models.call_arguments import as_batch, per_sample_shape, takes_training, with_model
+from ember.models.compiling import build_task
 from ember.models.devices import device_of
 from ember.models.lr_finder import find_learning_rate
 from ember.models.naming import snake_case
 from ember.models.summary import summarize
-from ember.models.weights import get_weights, set_weights
 from ember.nlp.text_inputs import TextEncoding, is_text_batch, text_encoding
+from ember.tasks.multi_output import MultiOutput
 from ember.tasks.supervised import Supervised
 from ember.train.history import History
+from ember.train.task import Task
 from ember.train.trainer import Trainer
 
 
@@ -47,6 +53,23 @@ class Model(nn.Module):
         ['accuracy', 'loss']
     """
 
+    # ``Model(inputs, outputs)`` makes a functional model: the class registers itself here when
+    # ember.models.functional is imported (it subclasses Model, so Model cannot import it).
+    functional_class: type | None = None
+    # Keras' own files (``.keras``, ``.weights.h5``): ember.models.keras_files registers its
+    # "save", "save_weights" and "load_weights" here when imported (it builds Sequential and
+    # functional models, which import this module, so this module cannot import it).
+    keras_files: dict[str, Any] = {}
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        drawn = is_symbolic(args[:1]) or {"inputs", "outputs"} & set(kwargs)
+        if cls is Model and (drawn or len(args) == 2):
+            return super().__new__(Model.functional_class)
+        if drawn and not issubclass(cls, Model.functional_class):
+            # Keras' "functional subclass": CustomModel(inputs, outputs) with train_step etc.
+            return super().__new__(_functional_subclass(cls))
+        return super().__new__(cls)
+
     def __init__(self, module: nn.Module | None = None, *, name: str | None = None) -> None:
         super().__init__()
         if module is not None and not isinstance(module, nn.Module):
@@ -63,10 +86,25 @@ class Model(nn.Module):
         self.text_encoding: TextEncoding | None = None
         self.compile_config: dict[str, Any] | None = None  # what compile() got, for saving
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.module is None:
-            raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
-        return self.module(x)
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if self.module is not None:
+            return self.module(*args, **kwargs)
+        call = getattr(self, "call", None)
+        if call is None:
+            raise ConfigError(
+                f"{type(self).__name__} subclasses ember.Model but defines neither call() nor "
+                f"forward(), so it computes nothing. Fix: define call(self, inputs, "
+                f"training=None) returning the outputs (Keras' way) or forward(self, x)."
+            )
+        if "training" not in kwargs and takes_training(type(self)):
+            kwargs["training"] = self.training  # Keras passes training=True inside fit
+        outputs = call(*args, **kwargs)
+        if outputs is None:
+            raise ConfigError(
+                f"{type(self).__name__}.call() returned nothing (None). Fix: return the "
+                f"output tensor(s) at the end of call()."
+            )
+        return outputs
 
     def logits(self, x: torch.Tensor) -> torch.Tensor | None:
         """Outputs before a final softmax/sigmoid, or None when the model has none to skip."""
@@ -91,6 +129,7 @@ class Model(nn.Module):
         precision: str = "32",
         device: str | torch.device = "auto",
         batch_transform: Any = None,
+        loss_weights: Any = None,
     ) -> None:
         """Choose optimizer, loss and metrics (Keras' ``compile``), plus device and precision.
 
@@ -99,35 +138,27 @@ class Model(nn.Module):
         ``from_logits=True`` says the network already outputs logits. ``batch_transform``
         (e.g. ``ember.data.MixUp(num_classes=10)``) mixes each training batch, never the
         validation or prediction ones (see :class:`ember.Supervised`).
+
+        A model with several outputs takes one loss per output (a list in the outputs' order
+        or a dict keyed by output name), ``loss_weights`` the same way, and ``metrics`` for all
+        outputs or per output (see :class:`ember.tasks.MultiOutput`).
         """
-        if loss is None:
-            raise ConfigError(
-                "compile() needs a loss, e.g. loss='sparse_categorical_crossentropy' for integer "
-                "class labels or loss='mse' for regression."
-            )
-        if metrics is not None and (isinstance(metrics, str) or not isinstance(metrics, Sequence)):
-            raise ConfigError(
-                f"metrics must be a list, received metrics={metrics!r}. Fix: metrics=[{metrics!r}]."
-            )
-        loss_fn = losses.get(loss)
-        for metric in metrics or []:
-            ember_metrics.get(metric)  # unknown names fail here, before any data arrives
-        logits = None
-        fused = losses.logits_version(loss_fn, self.final_activation())
-        if fused is not None and not from_logits:
-            loss_fn, logits = fused, self.logits
-        self.task = Supervised(
-            self.network,
-            loss_fn,
+        self.task = build_task(
+            self,
+            loss,
             metrics,
             from_logits=from_logits,
-            logits=logits,
             batch_transform=batch_transform,
+            loss_weights=loss_weights,
+            custom_train=type(self).train_step is not Model.train_step,
+            custom_test=type(self).test_step is not Model.test_step,
         )
         self.trainer = Trainer(
             self.task, optimizer, precision=precision, compile=jit_compile, device=device
         )
         self.compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+        if loss_weights is not None:
+            self.compile_config["loss_weights"] = loss_weights
 
     @property
     def network(self) -> nn.Module:
@@ -212,7 +243,7 @@ class Model(nn.Module):
             train,
             val,
             epochs=epochs,
-            callbacks=_with_model(callbacks, self),
+            callbacks=with_model(callbacks, self),
             verbose=fit_arguments.verbosity(verbose),
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
@@ -235,11 +266,13 @@ class Model(nn.Module):
             x, y, fit_arguments.batch_size_or_default(batch_size), False, sample_weight
         )
         logs = self.trainer.evaluate(
-            data, verbose=fit_arguments.verbosity(verbose), callbacks=_with_model(callbacks, self)
+            data, verbose=fit_arguments.verbosity(verbose), callbacks=with_model(callbacks, self)
         )
         if return_dict:
             return logs
-        if task.metrics is not None:
+        if isinstance(task, MultiOutput):  # Keras' order: loss, each output's loss, metrics
+            names = list(logs)
+        elif task.metrics is not None:
             names = ["loss", *task.metrics.names]
         else:
             names = ["loss", *(name for name in logs if name != "loss")]
@@ -279,13 +312,40 @@ class Model(nn.Module):
             x, None, fit_arguments.batch_size_or_default(batch_size), False, None, trainer
         )
         using = None if tta is None else with_test_time_augmentation(self.network, tta)
-        outputs = trainer.predict(data, using=using).cpu()
-        return outputs.numpy() if as_numpy else outputs
+        outputs = map_structure(lambda t: t.cpu(), trainer.predict(data, using=using))
+        return map_structure(lambda t: t.numpy(), outputs) if as_numpy else outputs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], np.ndarray):
-            args = (to_tensor(args[0]).to(device_of(self)), *args[1:])
+        if args and (isinstance(args[0], np.ndarray) or is_array_structure(args[0])):
+            device = device_of(self)
+            args = (map_structure(lambda a: to_tensor(a).to(device), args[0]), *args[1:])
+        elif is_symbolic((args, kwargs)):
+            return call_symbolic(self, args, kwargs)  # a model used as a layer of another
+        if "training" in kwargs:
+            # Keras' training= reaches every layer: the whole model runs in that mode.
+            training = kwargs.pop("training")
+            if takes_training(type(self)):
+                kwargs["training"] = self.training if training is None else bool(training)
+            return call_in_mode(self, training, args, kwargs)
         return super().__call__(*args, **kwargs)
+
+    def build(self, input_shape: Any) -> None:
+        """Create lazy weights for inputs of ``input_shape`` (Keras' ``build``).
+
+        ``(None, 28, 28)`` (Keras' form: the batch size first, None) and ``(28, 28)`` (the
+        per-sample shape) mean the same. A list of shapes builds a model with several inputs.
+        """
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        sizes = [[5 if s is None else s for s in per_sample_shape(shape)] for shape in shapes]
+        examples = [torch.zeros(2, *size, device=device_of(self)) for size in sizes]
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                self(examples if isinstance(input_shape, list) else examples[0])
+        finally:
+            self.train(was_training)
+            reset_states(self)
 
     def set_tokenizer(
         self, tokenizer: Any, *, length: int | None = None, truncation: bool = False
@@ -321,23 +381,32 @@ class Model(nn.Module):
         return sum(p.numel() for p in self.network.parameters())
 
     def get_weights(self) -> list[np.ndarray]:
-        """Every weight as a numpy array (Keras' ``get_weights``)."""
+        """Every weight as a numpy array, in Keras' order and layouts (Keras' ``get_weights``)."""
         self.ensure_built()
         return get_weights(self.network)
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Load arrays from :meth:`get_weights`; shapes are checked first."""
+        """Load arrays in Keras' order and layouts (this model's :meth:`get_weights`, or those of
+        the same model built in Keras); every shape is checked first."""
         self.ensure_built()
         set_weights(self.network, weights)
 
     def save_weights(self, path: str | Path) -> None:
-        """Save the weights as one safetensors file (atomic)."""
+        """Save the weights as one safetensors file (atomic); a name ending in ``.weights.h5``
+        writes Keras' weights file instead (Keras' layouts, which Keras' ``load_weights`` reads)."""
         self.ensure_built()
+        if str(path).endswith(".weights.h5"):
+            self.keras_files["save_weights"](self, path)
+            return
         saving.save_weights(self.network, path)
 
     def load_weights(self, path: str | Path) -> None:
-        """Load weights from :meth:`save_weights`; mismatched names or shapes raise first."""
+        """Load weights from :meth:`save_weights`, or a Keras ``.weights.h5`` file (Keras' or
+        ember's); mismatched names or shapes raise first."""
         self.ensure_built()
+        if str(path).endswith(".weights.h5"):
+            self.keras_files["load_weights"](self, path)
+            return
         saving.load_weights(self.network, path)
 
     def lr_find(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
@@ -348,7 +417,51 @@ class Model(nn.Module):
         )
         return find_learning_rate(self.trainer, data, **kwargs)
 
+    # -- Keras' hooks for customising fit ----------------------------------------------------
+    def train_step(self, data: Any) -> dict[str, torch.Tensor]:
+        """One training step on ``data`` (``(x, y)`` or ``(x, y, sample_weight)``): override it
+        to customise ``fit``, as in Keras, and return ``{"loss": loss, ...}``. The engine runs
+        ``backward`` and the optimizer step afterwards (see :mod:`ember.tasks.custom_step`)."""
+        return self._supervised("train_step").training_step(as_batch(data))
+
+    def test_step(self, data: Any) -> dict[str, torch.Tensor]:
+        """One evaluation step; override it to customise ``evaluate`` and validation."""
+        return self._supervised("test_step").validation_step(as_batch(data))
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> torch.Tensor:
+        """The compiled loss (with class/sample weights and weight penalties), as Keras'
+        ``compute_loss``; ``y_pred`` defaults to the model's outputs for ``x``."""
+        supervised = self._supervised("compute_loss")
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        return supervised.loss_of(y_pred, y, sample_weight)
+
+    def compute_metrics(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+    ) -> dict[str, float]:
+        """Add a batch to the compiled metrics (Keras' ``compute_metrics``). They are read once
+        per epoch, so this returns an empty dict rather than forcing a device sync per step."""
+        self._supervised("compute_metrics").update_metrics(y_pred, y)
+        return {}
+
     # -- helpers ------------------------------------------------------------------------------
+    def _supervised(self, action: str) -> Supervised:
+        task = self._compiled(action)
+        supervised = getattr(task, "supervised", task)
+        if not isinstance(supervised, Supervised):
+            raise ConfigError(
+                f"{action}() needs one compiled loss; this model has several outputs "
+                f"(loss per output). Fix: compute the loss yourself from the outputs."
+            )
+        return supervised
+
     def _compiled(self, action: str) -> Supervised:
         if self.task is None or self.trainer is None:
             raise NotCompiledError(
@@ -359,8 +472,8 @@ class Model(nn.Module):
         return self.task
 
     def _inference_trainer(self) -> Trainer:
-        task = Supervised(self.network, "mse")
-        return Trainer(task, device=device_of(self))
+        # predict() before compile(): the base task only runs the module (any outputs).
+        return Trainer(Task(self.network), device=device_of(self))
 
     def _batches(
         self,
@@ -378,15 +491,18 @@ class Model(nn.Module):
             x, y, batch_size=batch_size, shuffle=shuffle, device=device, sample_weight=sample_weight
         )
         if isinstance(batches, TensorBatches):
-            self.seen_input_shape = tuple(batches.tensors[0].shape[1:])  # for summary()
+            first = leaves(batches.tensors[0])[0]
+            self.seen_input_shape = tuple(first.shape[1:])  # for summary()
         return batches
 
 
-def _with_model(callbacks: Sequence[Any] | None, model: Model) -> list[Any]:
-    """``callbacks``, each told the Keras model it serves (``callback.set_model``), as in Keras:
-    a ``ModelCheckpoint`` then saves the whole model, not only the network's weights."""
-    callbacks = list(callbacks or [])
-    for callback in callbacks:
-        if hasattr(callback, "set_model"):
-            callback.set_model(model)
-    return callbacks
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type) -> type:
+    """``cls`` (a Model subclass) combined with the functional model, once per class: its
+    methods (``train_step``...) over a graph drawn from ``inputs`` and ``outputs``."""
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Model.functional_class), namespace)
+    return _FUNCTIONAL_SUBCLASSES[cls]

@@ -19,14 +19,14 @@ from torch import nn
 
 from ember import saving
 from ember.files import write_json
-from ember.models.serialization import sequential_config
 from ember.nlp.text_inputs import TOKENIZER_FILE
 
 
 def save_model(model: nn.Module, path: str | Path) -> None:
-    """Write ``model`` (a built Sequential) to the folder ``path``, atomically."""
+    """Write ``model`` (a built Sequential or functional model) to the folder ``path``,
+    atomically."""
     saving.check_built(model, "save the model")
-    config = sequential_config(model)  # raises before anything is written
+    config = model.get_config()  # raises before anything is written
     compiled = getattr(model, "compile_config", None)
     if compiled and _is_plain(compiled):
         config["compile"] = compiled

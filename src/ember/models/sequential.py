@@ -11,6 +11,8 @@ from torch import nn
 
 from ember.errors import ConfigError
 from ember.layers.base import Layer, reset_states
+from ember.layers.symbolic import KerasTensor
+from ember.models.call_arguments import per_sample_shape
 from ember.models.devices import device_of
 from ember.models.model import Model
 from ember.models.naming import snake_case
@@ -42,6 +44,7 @@ class Sequential(Model):
     def __init__(self, layers: Iterable[nn.Module] | None = None, name: str | None = None) -> None:
         super().__init__(name=name or "sequential")
         self.layers = nn.ModuleList()
+        self.declared_input_shape: tuple[int | None, ...] | None = None  # from an ember.Input
         self._names: dict[str, int] = {}
         if layers is not None and (
             isinstance(layers, nn.Module) or not isinstance(layers, Iterable)
@@ -54,8 +57,17 @@ class Sequential(Model):
             self.add(layer)
         self._build_if_shape_known()
 
-    def add(self, layer: nn.Module) -> None:
-        """Append a layer (an ember layer or any ``nn.Module``)."""
+    def add(self, layer: nn.Module | KerasTensor) -> None:
+        """Append a layer (an ember layer or any ``nn.Module``). An ``ember.Input(shape=...)``
+        first gives the model its input shape, as in Keras 3."""
+        if isinstance(layer, KerasTensor):
+            if len(self.layers) or layer.node is not None:
+                raise ConfigError(
+                    "an Input can only start a Sequential model. Fix: put ember.Input(shape=...) "
+                    "first in the list, or use the functional API (ember.Model(inputs, outputs))."
+                )
+            self.declared_input_shape = layer.shape[1:]
+            return
         if not isinstance(layer, nn.Module):
             hint = " (a class: did you forget the parentheses?)" if isinstance(layer, type) else ""
             raise ConfigError(
@@ -145,8 +157,12 @@ class Sequential(Model):
         return sequential_config(self)
 
     def save(self, path: str | Path) -> None:
-        """Save architecture (``config.json``) and weights (``model.safetensors``) in a folder."""
+        """Save architecture (``config.json``) and weights (``model.safetensors``) in a folder;
+        a name ending in ``.keras`` writes Keras' model archive instead (Keras 3 loads it)."""
         self.ensure_built()
+        if Path(path).suffix == ".keras":
+            self.keras_files["save"](self, path)
+            return
         save_model(self, path)
 
     def _unique_name(self, base: str) -> str:
@@ -157,6 +173,8 @@ class Sequential(Model):
     def _build_if_shape_known(self) -> None:
         first = self.layers[0] if len(self.layers) else None
         shape = getattr(first, "input_shape", None)
+        if self.declared_input_shape is not None and isinstance(first, Layer):
+            shape = first.input_shape = self.declared_input_shape  # checked against the data
         unbuilt = any(isinstance(m, Layer) and not m.built for m in self.layers)
         if shape is not None and None not in shape and unbuilt:
             self.build(shape)
@@ -165,11 +183,15 @@ class Sequential(Model):
         self._build_if_shape_known()
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        """Create every layer's weights for per-sample inputs of ``input_shape`` (Keras' build)."""
+        """Create every layer's weights for inputs of ``input_shape`` (Keras' build): Keras'
+        ``(None, 28, 28)`` with the batch size first, or the per-sample ``(28, 28)``."""
+        # Keras' (None, 28, 28) or ember's per-sample (28, 28); a None inside (a sequence
+        # length) builds with any size.
+        sizes = [5 if size is None else size for size in per_sample_shape(input_shape)]
         was_training = self.training
         self.eval()
         dtype = getattr(self.layers[0], "input_dtype", torch.float32)
         with torch.no_grad():
-            self(torch.zeros(2, *input_shape, dtype=dtype, device=device_of(self)))
+            self(torch.zeros(2, *sizes, dtype=dtype, device=device_of(self)))
         self.train(was_training)
         reset_states(self)

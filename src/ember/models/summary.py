@@ -1,4 +1,9 @@
-"""``model.summary()``: Keras 3's table of layers, output shapes and parameter counts, via rich."""
+"""``model.summary()``: Keras 3's table of layers, output shapes and parameter counts, via rich.
+
+A functional model's table has a row per call and Keras' "Connected to" column, naming each
+tensor where it was made, ``layer[node][index]``: the ``node``-th call of ``layer`` (a shared
+layer has several), its ``index``-th output; inputs are ``name[0][0]``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from rich.table import Table
 from torch import nn
 
 from ember.errors import ConfigError
+from ember.layers.symbolic import flatten
 
 
 def count(module: nn.Module) -> tuple[int, int]:
@@ -32,6 +38,8 @@ def summarize(
     """Render the summary of ``model``, print it (or pass it to ``print_fn``) and return it."""
     model.ensure_built()
     network = model.network
+    if hasattr(network, "nodes"):  # a functional model: its own rows, with connections
+        return _render(model, network, graph_rows(network), print_fn)
     rows_from = list(network.layers) if hasattr(network, "layers") else list(network.children())
     input_shape = input_shape or _input_shape(rows_from) or getattr(model, "seen_input_shape", None)
     if input_shape is None:
@@ -41,17 +49,31 @@ def summarize(
             f"layer input_shape=..., or fit the model once first."
         )
     shapes = _output_shapes(network, rows_from, input_shape)
+    rows = [
+        (
+            f"{getattr(layer, 'name', None) or index} ({type(layer).__name__})",
+            shapes.get(index, "?"),
+            f"{sum(count(layer)):,}",
+        )
+        for index, layer in enumerate(rows_from)
+    ]
+    return _render(model, network, rows, print_fn)
+
+
+def _render(
+    model: nn.Module, network: nn.Module, rows: list[tuple], print_fn: Callable | None
+) -> str:
     table = Table(box=box.HEAVY_HEAD, show_lines=False)
     table.add_column("Layer (type)", no_wrap=True)
     table.add_column("Output Shape", no_wrap=True)
     table.add_column("Param #", justify="right")
-    for index, layer in enumerate(rows_from):
-        name = getattr(layer, "name", None) or str(index)
-        table.add_row(
-            f"{name} ({type(layer).__name__})", shapes.get(index, "?"), f"{sum(count(layer)):,}"
-        )
+    if rows and len(rows[0]) == 4:
+        table.add_column("Connected to")
+    for row in rows:
+        table.add_row(*row)
     trainable, frozen = count(network)
-    console = Console(file=io.StringIO(), width=max(80, 0), force_terminal=False, highlight=False)
+    width = 100 if rows and len(rows[0]) == 4 else 80
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, highlight=False)
     console.print(f'Model: "{model.name}"')
     console.print(table)
     console.print(f" Total params: {trainable + frozen:,} ({_size(trainable + frozen)})")
@@ -101,3 +123,33 @@ def _size(params: int) -> str:
             return f"{size:.2f} {unit}"
         size /= 1024
     return f"{size:.2f} GB"
+
+
+def graph_rows(model: Any) -> list[tuple[str, str, str, str]]:
+    """``(layer (type), output shape, parameters, connected to)`` for each input and call."""
+    where: dict[int, str] = {}
+    rows = []
+    for tensor in model._input_list:
+        where[tensor.id] = f"{tensor.name}[0][0]"
+        rows.append((f"{tensor.name} (InputLayer)", _shape(tensor.shape), "0", "-"))
+    calls: dict[int, int] = {}
+    counted: set[int] = set()
+    for node in model.nodes():
+        layer = node.layer
+        name = getattr(layer, "name", None) or type(layer).__name__
+        index = calls.get(id(layer), 0)
+        calls[id(layer)] = index + 1
+        outputs = flatten(node.outputs)
+        for position, tensor in enumerate(outputs):
+            where[tensor.id] = f"{name}[{index}][{position}]"
+        # A shared layer's weights are counted on its first call only, as Keras does.
+        params = 0 if id(layer) in counted else sum(count(layer))
+        counted.add(id(layer))
+        shapes = ", ".join(_shape(t.shape) for t in outputs)
+        sources = ", ".join(where[t.id] for t in node.input_tensors())
+        rows.append((f"{name} ({type(layer).__name__})", shapes, f"{params:,}", sources))
+    return rows
+
+
+def _shape(shape: tuple) -> str:
+    return str(shape).replace("None,)", "None)")

@@ -18,6 +18,7 @@ from ember.tasks.autoencoder import Autoencoder
 from ember.tasks.contrastive_divergence import ContrastiveDivergence
 from ember.tasks.gan import GAN
 from ember.tasks.language_model import LanguageModel
+from ember.tasks.multi_output import MultiOutput
 from ember.tasks.perceptron import PerceptronRule
 from ember.tasks.q_learning import QLearning
 from ember.tasks.quantization_aware import QuantizationAware
@@ -30,6 +31,7 @@ __all__ = [
     "Autoencoder",
     "ContrastiveDivergence",
     "LanguageModel",
+    "MultiOutput",
     "PerceptronRule",
     "QLearning",
     "QuantizationAware",

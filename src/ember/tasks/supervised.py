@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ember import losses as loss_registry
+from ember.data.structure import leaves, map_structure
 from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer, reset_states, shape_matches
 from ember.metrics import MetricSet
@@ -106,17 +107,18 @@ class Supervised(Task):
         self.module.eval()
         try:
             with torch.no_grad():
-                outputs = self.forward(x[:2])
+                outputs = self.forward(map_structure(lambda t: t[:2], x))
         except (RuntimeError, IndexError) as error:
             fix = "reshape the data to what the first layer expects, or change the first layer"
-            if not x.is_floating_point():
+            if isinstance(x, torch.Tensor) and not x.is_floating_point():
                 fix = (
                     f"x holds integers ({x.dtype}): convert it to floats (e.g. x / 255.0), "
                     f"unless the first layer is an Embedding"
                 )
+            shapes = ", ".join(f"{tuple(t.shape[1:])} {t.dtype}" for t in leaves(x))
             raise ShapeError(
-                f"the model could not run on the data (per-sample input shape "
-                f"{tuple(x.shape[1:])}, dtype {x.dtype}): {error}. Fix: {fix}."
+                f"the model could not run on the data (per-sample input shape and dtype "
+                f"{shapes}): {error}. Fix: {fix}."
             ) from error
         finally:
             self.module.train(was_training)
@@ -187,6 +189,18 @@ class Supervised(Task):
         """The module's output (probabilities when it ends in softmax) for ``batch[0]``."""
         return self.module(batch[0])
 
+    def loss_of(
+        self, outputs: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The compiled loss of ``outputs`` against ``y``, with class and sample weights and the
+        layers' weight penalties, as a step computes it (Keras' ``compute_loss``)."""
+        return self._loss(outputs, y, sample_weight)
+
+    def update_metrics(self, outputs: torch.Tensor, y: torch.Tensor) -> None:
+        """Add one batch to the metrics (Keras' ``compute_metrics``); read once per epoch."""
+        if self.metrics is not None:
+            self.metrics.update(outputs.detach(), y)
+
     def _loss(
         self,
         outputs: torch.Tensor,
@@ -211,11 +225,17 @@ class Supervised(Task):
 
 def check_input_shape(module: nn.Module, x: torch.Tensor) -> None:
     """Compare the data with the first layer's known input shape (Keras' input check)."""
+    checker = getattr(module, "check_input", None)
+    if checker is not None:  # a functional model checks each input against its Input
+        checker(x)
+        return
     stack = getattr(module, "layers", None)
     first = stack[0] if isinstance(stack, nn.ModuleList) and len(stack) else None
     if not isinstance(first, Layer):
         return
-    expected = first.input_shape or first.built_input_shape
+    # Only a declared input_shape binds: a model built on 7-step sequences takes 12-step ones
+    # when its layers allow (Keras' behaviour); other mismatches fail at the dry run.
+    expected = first.input_shape
     received = tuple(x.shape[1:])
     if expected is not None and not shape_matches(tuple(expected), received):
         raise ShapeError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ember.data.structure import map_structure
 from ember.layers.base import Layer, reset_states
 
 
@@ -32,7 +33,7 @@ def build_module(module: nn.Module, example: torch.Tensor) -> None:
     was_training = module.training
     module.eval()
     try:
-        module(example[:2])
+        module(map_structure(lambda t: t[:2], example))  # a list/dict for several inputs
     finally:
         module.train(was_training)
         reset_states(module)

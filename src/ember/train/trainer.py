@@ -19,6 +19,7 @@ from torch import nn
 from ember import checks
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches
+from ember.data.structure import leaves, map_structure, num_samples
 from ember.errors import ConfigError, DataError
 from ember.seeding import random_state, set_random_state
 from ember.train.callback import Callback, Logs
@@ -214,7 +215,12 @@ class Trainer:
                 outputs.append(self.task.predict_step(batch) if using is None else using(batch[0]))
         if not outputs:
             raise DataError("predict received no batches. Fix: pass some data.")
-        return torch.cat(outputs).float() if outputs[0].is_floating_point() else torch.cat(outputs)
+        if not isinstance(outputs[0], torch.Tensor):  # several outputs: one array each
+            return map_structure(
+                lambda i: _concatenate([leaves(o)[i] for o in outputs]),
+                _leaf_positions(outputs[0]),
+            )
+        return _concatenate(outputs)
 
     def train_on_batch(self, batch: Any) -> Outputs:
         """One training step on one batch, outside ``fit``: every objective due, the schedule,
@@ -329,7 +335,7 @@ class Trainer:
             for callback in batch_start:
                 callback.on_batch_start(index, {})
             outputs = step(batch, self.global_step)
-            records.append(({k: v.detach() for k, v in outputs.items()}, len(batch[0])))
+            records.append(({k: v.detach() for k, v in outputs.items()}, num_samples(batch[0])))
             self.steps_done = index + 1
             self.global_step += 1
             for callback in batch_end:
@@ -354,7 +360,7 @@ class Trainer:
         for batch in batches:
             with self._autocast or contextlib.nullcontext():
                 outputs = self.task.validation_step(batch)
-            records.append((outputs, len(batch[0])))
+            records.append((outputs, num_samples(batch[0])))
             self.steps_done += 1
         if not records:
             raise DataError("the evaluation data produced no batches. Fix: pass some data.")
@@ -396,3 +402,14 @@ class Trainer:
             self._batch_step = None  # built over the old optimizers
             if self._pending_state is not None:
                 self._restore(self._pending_state)
+
+
+def _concatenate(outputs: list[torch.Tensor]) -> torch.Tensor:
+    joined = torch.cat(outputs)
+    return joined.float() if joined.is_floating_point() else joined
+
+
+def _leaf_positions(structure: Any) -> Any:
+    """``structure`` with each leaf replaced by its position among the leaves."""
+    count = itertools.count()
+    return map_structure(lambda _: next(count), structure)

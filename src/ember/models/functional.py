@@ -29,7 +29,7 @@ from ember.layers.base import Layer, shape_matches
 from ember.layers.symbolic import KerasTensor, Node, TorchFunction, flatten, is_symbolic, replace
 from ember.models.functional_graph import graph_config
 from ember.models.model import Model
-from ember.models.naming import snake_case
+from ember.models.naming import find_layer, snake_case
 from ember.models.saving import save_model
 
 # The activations a following cross-entropy can absorb (see ``losses.logits_version``).
@@ -224,13 +224,7 @@ class Functional(Model):
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
         """A layer by its name (``"dense_1"``) or position, as in Keras."""
-        if index is not None:
-            return self.layers[index]
-        for layer in self.layers:
-            if getattr(layer, "name", None) == name:
-                return layer
-        known = [getattr(layer, "name", None) or type(layer).__name__ for layer in self.layers]
-        raise ConfigError(f"no layer named {name!r}. The layers are: {', '.join(known)}.")
+        return find_layer(self.layers, name, index)
 
     def check_input(self, x: Any) -> None:
         """Compare data with the ``Input`` shapes before any work (Keras' input check)."""

@@ -23,13 +23,12 @@ import torch
 from torch import nn
 
 from ember.errors import SaveError
-from ember.layers.base import Layer
 from ember.layers.config_values import deserialize_value, serialize_value
 from ember.layers.registry import LAYERS
 from ember.layers.symbolic import Input, KerasTensor, TorchFunction, call_symbolic
 from ember.models.model import Model
 from ember.models.sequential import Sequential
-from ember.models.serialization import layers_from_config, sequential_config
+from ember.models.serialization import layer_entry, layers_from_config, sequential_config
 from ember.version import __version__
 
 FORMAT = "ember.functional/1"
@@ -94,19 +93,7 @@ def layer_config(layer: nn.Module) -> dict[str, Any]:
         return {"class_name": "Sequential", "config": sequential_config(layer)}
     if isinstance(layer, Model) and hasattr(layer, "nodes"):
         return {"class_name": "Functional", "config": graph_config(layer)}
-    if not isinstance(layer, Layer):
-        raise SaveError(
-            f"cannot save layer {_label(layer)!r} ({type(layer).__name__}): it is a plain torch "
-            f"module, whose constructor ember cannot record. Fix: use ember layers, or save the "
-            f"weights alone with model.save_weights(path)."
-        )
-    name = type(layer).__name__
-    config = {
-        key: serialize_value(value, f"{layer.name or name}.{key}")
-        for key, value in layer.get_config().items()
-    }
-    config["name"] = layer.name
-    return {"class_name": name, "config": config}
+    return layer_entry(layer, repr(_label(layer)))
 
 
 def layer_from_config(entry: dict[str, Any]) -> nn.Module:

@@ -15,7 +15,7 @@ from ember.layers.symbolic import KerasTensor
 from ember.models.call_arguments import per_sample_shape
 from ember.models.devices import device_of
 from ember.models.model import Model
-from ember.models.naming import snake_case
+from ember.models.naming import find_layer, snake_case
 from ember.models.saving import save_model
 from ember.models.serialization import sequential_config
 
@@ -80,13 +80,7 @@ class Sequential(Model):
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
         """A layer by its name (``"dense_1"``) or position, as in Keras."""
-        if index is not None:
-            return self.layers[index]
-        for layer in self.layers:
-            if getattr(layer, "name", None) == name:
-                return layer
-        known = [getattr(layer, "name", None) or type(layer).__name__ for layer in self.layers]
-        raise ConfigError(f"no layer named {name!r}. The layers are: {', '.join(known)}.")
+        return find_layer(self.layers, name, index)
 
     def pop(self) -> nn.Module:
         """Remove and return the last layer."""

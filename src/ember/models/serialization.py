@@ -28,21 +28,7 @@ FORMAT = "ember.sequential/1"
 
 def sequential_config(model: nn.Module) -> dict[str, Any]:
     """The JSON-ready architecture of a :class:`~ember.Sequential` model."""
-    entries = []
-    for index, layer in enumerate(model.layers):
-        if not isinstance(layer, Layer):
-            raise SaveError(
-                f"cannot save layer {index} ({type(layer).__name__}): it is a plain torch module, "
-                f"whose constructor ember cannot record. Fix: use the ember layer (e.g. "
-                f"layers.Activation('relu')), or save the weights alone with model.save_weights()."
-            )
-        name = type(layer).__name__
-        config = {
-            key: serialize_value(value, f"{layer.name or name}.{key}")
-            for key, value in layer.get_config().items()
-        }
-        config["name"] = layer.name
-        entries.append({"class_name": name, "config": config})
+    entries = [layer_entry(layer, str(index)) for index, layer in enumerate(model.layers)]
     first = model.layers[0] if len(model.layers) else None
     shape = getattr(first, "built_input_shape", None) or getattr(first, "input_shape", None)
     return {
@@ -53,6 +39,23 @@ def sequential_config(model: nn.Module) -> dict[str, Any]:
         "input_shape": list(shape) if shape is not None else None,
         "layers": entries,
     }
+
+
+def layer_entry(layer: nn.Module, label: str) -> dict[str, Any]:
+    """One ember layer as ``{"class_name", "config"}``; a plain torch module is refused."""
+    if not isinstance(layer, Layer):
+        raise SaveError(
+            f"cannot save layer {label} ({type(layer).__name__}): it is a plain torch module, "
+            f"whose constructor ember cannot record. Fix: use the ember layer (e.g. "
+            f"layers.Activation('relu')), or save the weights alone with model.save_weights()."
+        )
+    name = type(layer).__name__
+    config = {
+        key: serialize_value(value, f"{layer.name or name}.{key}")
+        for key, value in layer.get_config().items()
+    }
+    config["name"] = layer.name
+    return {"class_name": name, "config": config}
 
 
 def layers_from_config(config: dict[str, Any]) -> list[Layer]:

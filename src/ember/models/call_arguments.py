@@ -12,7 +12,12 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+from torch import nn
+
 from ember.errors import ConfigError
+from ember.layers.base import reset_states
+from ember.models.devices import device_of
 
 
 def per_sample_shape(shape: Any) -> tuple[int | None, ...]:
@@ -67,3 +72,33 @@ def with_model(callbacks: Sequence[Any] | None, model: Any) -> list[Any]:
         if hasattr(callback, "set_model"):
             callback.set_model(model)
     return callbacks
+
+
+def build_with_zeros(model: nn.Module, input_shape: Any) -> None:
+    """Keras' ``model.build(shape)``: run zeros of that shape through ``model`` once (eval mode,
+    no gradients), creating its lazy weights; a None size is built with 5. A list of shapes
+    builds a model with several inputs."""
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    sizes = [[5 if s is None else s for s in per_sample_shape(shape)] for shape in shapes]
+    examples = [torch.zeros(2, *size, device=device_of(model)) for size in sizes]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(examples if isinstance(input_shape, list) else examples[0])
+    finally:
+        model.train(was_training)
+        reset_states(model)
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def functional_subclass(cls: type, functional: type) -> type:
+    """``cls`` (a Model subclass) combined with the ``functional`` model class, once per class:
+    its methods (``train_step``...) over a graph drawn from ``inputs`` and ``outputs``, which is
+    what Keras makes of ``CustomModel(inputs, outputs)``."""
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, functional), namespace)
+    return _FUNCTIONAL_SUBCLASSES[cls]

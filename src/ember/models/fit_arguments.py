@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ember import checks
-from ember.data.batches import is_in_memory
+from ember.data.batches import as_batches, is_in_memory
 from ember.data.structure import is_array_structure, map_structure, num_samples
 from ember.errors import ConfigError, DataError
 
@@ -109,3 +109,14 @@ def unpack_validation(data: Any) -> tuple[Any, Any, Any]:
     ):
         return (data[0], data[1], data[2] if len(data) == 3 else None)
     return data, None, None
+
+
+def batches_of(
+    x: Any, y: Any, batch_size: int, shuffle: bool, sample_weight: Any, device: Any
+) -> Any:
+    """What ``fit``/``evaluate``/``predict`` iterate: ``x`` (and ``y``) as batches on ``device``."""
+    if x is None:
+        raise DataError("no data: pass x (and y). Example: model.fit(x_train, y_train)")
+    return as_batches(
+        x, y, batch_size=batch_size, shuffle=shuffle, device=device, sample_weight=sample_weight
+    )

@@ -16,16 +16,22 @@ import torch
 from torch import nn
 
 from ember import saving
-from ember.data.batches import TensorBatches, as_batches, to_tensor
+from ember.data.batches import TensorBatches, to_tensor
 from ember.data.structure import is_array_structure, leaves, map_structure
 from ember.data.test_time import with_test_time_augmentation
 from ember.errors import ConfigError, DataError, NotCompiledError
-from ember.layers.base import call_in_mode, reset_states
+from ember.layers.base import call_in_mode
 from ember.layers.freezing import is_trainable, set_trainable
 from ember.layers.symbolic import call_symbolic, is_symbolic
 from ember.layers.weight_arrays import get_weights, set_weights
 from ember.models import fit_arguments
-from ember.models.call_arguments import as_batch, per_sample_shape, takes_training, with_model
+from ember.models.call_arguments import (
+    as_batch,
+    build_with_zeros,
+    functional_subclass,
+    takes_training,
+    with_model,
+)
 from ember.models.compiling import build_task
 from ember.models.devices import device_of
 from ember.models.lr_finder import find_learning_rate
@@ -67,7 +73,7 @@ class Model(nn.Module):
             return super().__new__(Model.functional_class)
         if drawn and not issubclass(cls, Model.functional_class):
             # Keras' "functional subclass": CustomModel(inputs, outputs) with train_step etc.
-            return super().__new__(_functional_subclass(cls))
+            return super().__new__(functional_subclass(cls, Model.functional_class))
         return super().__new__(cls)
 
     def __init__(self, module: nn.Module | None = None, *, name: str | None = None) -> None:
@@ -335,17 +341,7 @@ class Model(nn.Module):
         ``(None, 28, 28)`` (Keras' form: the batch size first, None) and ``(28, 28)`` (the
         per-sample shape) mean the same. A list of shapes builds a model with several inputs.
         """
-        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-        sizes = [[5 if s is None else s for s in per_sample_shape(shape)] for shape in shapes]
-        examples = [torch.zeros(2, *size, device=device_of(self)) for size in sizes]
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                self(examples if isinstance(input_shape, list) else examples[0])
-        finally:
-            self.train(was_training)
-            reset_states(self)
+        build_with_zeros(self, input_shape)
 
     def set_tokenizer(
         self, tokenizer: Any, *, length: int | None = None, truncation: bool = False
@@ -484,25 +480,10 @@ class Model(nn.Module):
         sample_weight: Any,
         trainer: Trainer | None = None,
     ) -> Any:
-        if x is None:
-            raise DataError("no data: pass x (and y). Example: model.fit(x_train, y_train)")
-        device = (trainer or self.trainer).device
-        batches = as_batches(
-            x, y, batch_size=batch_size, shuffle=shuffle, device=device, sample_weight=sample_weight
+        batches = fit_arguments.batches_of(
+            x, y, batch_size, shuffle, sample_weight, (trainer or self.trainer).device
         )
         if isinstance(batches, TensorBatches):
             first = leaves(batches.tensors[0])[0]
             self.seen_input_shape = tuple(first.shape[1:])  # for summary()
         return batches
-
-
-_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
-
-
-def _functional_subclass(cls: type) -> type:
-    """``cls`` (a Model subclass) combined with the functional model, once per class: its
-    methods (``train_step``...) over a graph drawn from ``inputs`` and ``outputs``."""
-    if cls not in _FUNCTIONAL_SUBCLASSES:
-        namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
-        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Model.functional_class), namespace)
-    return _FUNCTIONAL_SUBCLASSES[cls]

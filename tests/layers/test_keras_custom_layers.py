@@ -87,3 +87,25 @@ def test_layers_take_numpy_arrays_as_keras_layers_do():
     dense = layers.Dense(2)
     array = np.arange(12, dtype="float64").reshape(3, 4)
     torch.testing.assert_close(dense(array), dense(torch.from_numpy(array).float()))
+
+
+def test_add_loss_counts_once_per_step_as_in_keras():
+    class ActivityRegularizationLayer(layers.Layer):  # from Keras' subclassing guide
+        def __init__(self, rate=1e-2):
+            super().__init__()
+            self.rate = rate
+
+        def call(self, inputs):
+            self.add_loss(self.rate * torch.sum(inputs))
+            return inputs
+
+    model = ember.Sequential([layers.Dense(1, use_bias=False), ActivityRegularizationLayer()])
+    model.compile(optimizer="sgd", loss="mse", device="cpu")
+    x, y = torch.ones(4, 2), torch.zeros(4, 1)
+    model.build((None, 2))
+    with torch.no_grad():
+        model.layers[0].weight.fill_(1.0)  # outputs 2.0 each: mse 4.0, penalty 0.01 * 8
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(4.0 + 0.08)
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(4.08)
+    assert model.layers[1].losses == []  # read by the step, not carried over

@@ -107,7 +107,31 @@ class Layer(nn.Module):
         for regularizer, weight in self.__dict__.get("_added_regularizers", ()):
             penalty = regularizer(weight)
             total = penalty if total is None else total + penalty
+        for penalty in self.__dict__.pop("_added_losses", ()):  # add_loss(): read once
+            total = penalty if total is None else total + penalty
         return total
+
+    def add_loss(self, loss: torch.Tensor | float) -> None:
+        """Add ``loss`` to this step's loss (Keras' ``add_loss``, called from ``call``): an
+        activity penalty, an auxiliary loss. The task adds it once, with the weight penalties.
+
+        Example:
+            >>> class ActivityPenalty(Layer):
+            ...     def call(self, inputs):
+            ...         self.add_loss(1e-2 * inputs.square().sum())
+            ...         return inputs
+            >>> layer = ActivityPenalty()
+            >>> _ = layer(torch.ones(2, 3))
+            >>> round(float(layer.regularization_loss()), 6)
+            0.06
+        """
+        self.adds_losses = True
+        self.__dict__.setdefault("_added_losses", []).append(torch.as_tensor(loss))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """The losses ``add_loss`` added since the task last read them (Keras' ``losses``)."""
+        return list(self.__dict__.get("_added_losses", ()))
 
     def add_weight(
         self,

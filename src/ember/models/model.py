@@ -68,8 +68,9 @@ class Model(nn.Module):
     keras_files: dict[str, Any] = {}
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        drawn = is_symbolic(args[:1]) or {"inputs", "outputs"} & set(kwargs)
-        if cls is Model and (drawn or len(args) == 2):
+        graph = (*args[:2], kwargs.get("inputs"), kwargs.get("outputs"))
+        drawn = sum(is_symbolic(part) for part in graph) >= 2  # inputs and outputs
+        if cls is Model and (drawn or is_symbolic(args[:1]) or len(args) == 2):
             return super().__new__(Model.functional_class)
         if drawn and not issubclass(cls, Model.functional_class):
             # Keras' "functional subclass": CustomModel(inputs, outputs) with train_step etc.

@@ -119,7 +119,9 @@ class MultiOutput(Task):
         self._regularized = [
             m
             for m in self.module.modules()
-            if isinstance(m, Layer) and m.built and m.regularization_loss() is not None
+            if isinstance(m, Layer)
+            and m.built
+            and (m.regularization_loss() is not None or getattr(m, "adds_losses", False))
         ]
 
     def training_step(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -145,7 +147,9 @@ class MultiOutput(Task):
             if self.metrics is not None:
                 self.metrics.update(name, output.detach(), y)
         for layer in self._regularized:
-            total = total + layer.regularization_loss()
+            penalty = layer.regularization_loss()
+            if penalty is not None:  # None: an add_loss layer that added nothing this step
+                total = total + penalty
         return {"loss": total, **logs}
 
     def predict_step(self, batch: Batch) -> Any:

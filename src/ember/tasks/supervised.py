@@ -154,7 +154,9 @@ class Supervised(Task):
         self._regularized = [
             m
             for m in self.module.modules()
-            if isinstance(m, Layer) and m.built and m.regularization_loss() is not None
+            if isinstance(m, Layer)
+            and m.built
+            and (m.regularization_loss() is not None or getattr(m, "adds_losses", False))
         ]
 
     def compile(self) -> None:
@@ -219,7 +221,9 @@ class Supervised(Task):
             loss = loss_function(outputs, y, sample_weight=sample_weight)
         # Keras adds weight penalties to the reported loss in training and evaluation alike.
         for layer in self._regularized:
-            loss = loss + layer.regularization_loss()
+            penalty = layer.regularization_loss()
+            if penalty is not None:  # None: an add_loss layer that added nothing this step
+                loss = loss + penalty
         return loss
 
 

@@ -7,9 +7,9 @@ Example:
     [[1, 2], [3, 0]]
 """
 
-from ember.utils.numerical import normalize, to_categorical
 from ember.data.py_dataset import PyDataset, Sequence
 from ember.plots.model_graph import plot_model
+from ember.utils.numerical import normalize, to_categorical
 from ember.utils.random_seed import set_random_seed
 from ember.utils.sequences import pad_sequences
 

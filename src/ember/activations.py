@@ -1,10 +1,13 @@
-"""Activation functions by Keras name, as ``torch.nn`` modules.
+"""Activation functions by Keras name, as ``torch.nn`` modules, and as Keras' functions
+(``activations.relu(x)``, ``Dense(4, activation=activations.gelu)``).
 
 Example:
     >>> import torch
     >>> from ember import activations
     >>> activations.get("relu")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
+    >>> activations.relu(torch.tensor([-1.0, 2.0]), negative_slope=0.5)
+    tensor([-0.5000,  2.0000])
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+
+import torch.nn.functional as F
 
 from ember.errors import ConfigError
 from ember.registry import Registry
@@ -84,6 +89,9 @@ def get(activation: str | nn.Module | Callable | None) -> nn.Module:
     if isinstance(activation, str):
         return ACTIVATIONS.get(activation)()
     if callable(activation):
+        name = name_of(activation)  # Keras' activations.relu: the same module as "relu"
+        if name is not None and name in ACTIVATIONS:
+            return ACTIVATIONS.get(name)()
         return Lambda(activation)
     raise ConfigError(
         f"activation must be a name such as 'relu', an nn.Module or a function, "
@@ -94,3 +102,66 @@ def get(activation: str | nn.Module | Callable | None) -> nn.Module:
 def names() -> list[str]:
     """Every activation name :func:`get` accepts."""
     return ACTIVATIONS.names()
+
+
+# -- Keras' activation functions (keras.activations.relu(x) ...) --------------------------------
+def relu(
+    x: torch.Tensor,
+    negative_slope: float = 0.0,
+    max_value: float | None = None,
+    threshold: float = 0.0,
+) -> torch.Tensor:
+    """Keras' ``relu``: ``x`` above ``threshold``, ``negative_slope * (x - threshold)`` below,
+    capped at ``max_value``."""
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return F.relu(x)
+    y = torch.where(x >= threshold, x, negative_slope * (x - threshold))
+    return y if max_value is None else y.clamp_max(max_value)
+
+
+def leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
+    """Keras' ``leaky_relu`` (slope 0.2 below zero by default)."""
+    return F.leaky_relu(x, negative_slope)
+
+
+def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Keras' ``softmax`` along ``axis``."""
+    return torch.softmax(x, axis)
+
+
+def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Keras' ``log_softmax`` along ``axis``."""
+    return torch.log_softmax(x, axis)
+
+
+def gelu(x: torch.Tensor, approximate: bool = False) -> torch.Tensor:
+    """Keras' ``gelu`` (``approximate=True``: the tanh form)."""
+    return F.gelu(x, approximate="tanh" if approximate else "none")
+
+
+def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Keras' ``elu``."""
+    return F.elu(x, alpha)
+
+
+def linear(x: torch.Tensor) -> torch.Tensor:
+    """Keras' ``linear``: ``x`` unchanged."""
+    return x
+
+
+sigmoid, tanh, selu, softplus = torch.sigmoid, torch.tanh, F.selu, F.softplus
+softsign, silu, swish, mish, exponential = F.softsign, F.silu, F.silu, F.mish, torch.exp
+relu6, hard_sigmoid = F.relu6, F.hardsigmoid
+
+# The functions by name, so a layer given one saves it by its name (Keras does the same).
+FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "relu": relu, "leaky_relu": leaky_relu, "softmax": softmax, "log_softmax": log_softmax,
+    "gelu": gelu, "elu": elu, "linear": linear, "sigmoid": sigmoid, "tanh": tanh, "selu": selu,
+    "softplus": softplus, "softsign": softsign, "silu": silu, "swish": swish, "mish": mish,
+    "exponential": exponential, "relu6": relu6, "hard_sigmoid": hard_sigmoid,
+}  # fmt: skip
+
+
+def name_of(function: Callable) -> str | None:
+    """The Keras name of one of this module's activation functions, or None."""
+    return next((name for name, known in FUNCTIONS.items() if known is function), None)

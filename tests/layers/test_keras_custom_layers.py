@@ -109,3 +109,38 @@ def test_add_loss_counts_once_per_step_as_in_keras():
     history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     assert history.history["loss"][0] == pytest.approx(4.08)
     assert model.layers[1].losses == []  # read by the step, not carried over
+
+
+def test_add_weight_gives_a_variable_with_keras_assign_methods():
+    class ComputeSum(layers.Layer):  # from Keras' subclassing guide
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(torch.sum(inputs, dim=0))
+            return self.total
+
+    layer = ComputeSum(2)
+    x = torch.ones(2, 2)
+    assert layer(x).numpy().tolist() == [2.0, 2.0]
+    assert layer(x).numpy().tolist() == [4.0, 4.0]
+    assert layer.non_trainable_weights[0] is layer.total and not layer.trainable_weights
+    layer.total.assign(0.5)
+    assert layer.state_dict()["total"].tolist() == [0.5, 0.5]
+
+
+def test_keras_activation_functions_are_layer_activations_and_save_by_name(tmp_path):
+    from ember import activations
+
+    model = ember.Sequential(
+        [
+            layers.Dense(3, activation=activations.relu, input_shape=(2,)),
+            layers.Dense(2, activation=activations.softmax),
+        ]
+    )
+    assert model.final_activation() == "softmax"  # fused into the loss like "softmax"
+    x = torch.tensor([[-1.0, 2.0]])
+    torch.testing.assert_close(activations.relu(x, negative_slope=0.5), torch.tensor([[-0.5, 2.0]]))
+    model.save(tmp_path / "model")
+    assert ember.load_model(tmp_path / "model").layers[0].get_config()["activation"] == "relu"

@@ -315,3 +315,14 @@ def test_a_model_subclass_called_with_inputs_and_outputs_is_functional_with_its_
     model.compile(optimizer="sgd", loss="mse", device="cpu")
     model.fit(np.random.rand(32, 4), np.random.rand(32, 1), batch_size=8, verbose=0)
     assert model.calls == 4
+
+
+def test_model_weights_and_a_sequential_from_another_models_layers():
+    inputs = ember.Input(shape=(3,))
+    model = ember.Model(inputs, layers.Dense(2)(layers.Dense(4)(inputs)))
+    model.layers[0].trainable = False
+    assert [tuple(w.shape) for w in model.trainable_weights] == [(2, 4), (2,)]
+    assert len(model.weights) == 4 and len(model.non_trainable_weights) == 2
+    stacked = ember.Sequential(model.layers)  # Keras: keras.Sequential(model.layers)
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(stacked(x), model(x))

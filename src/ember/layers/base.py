@@ -20,6 +20,7 @@ from ember.errors import ConfigError, ShapeError
 from ember.layers import initializers, regularizers
 from ember.layers.freezing import apply_settings, is_trainable, set_trainable
 from ember.layers.symbolic import as_torch_dtype, call_symbolic, is_symbolic
+from ember.layers.variables import Variable
 
 
 class Layer(nn.Module):
@@ -142,13 +143,14 @@ class Layer(nn.Module):
         regularizer: Any = None,
         constraint: Any = None,
         name: str | None = None,
-    ) -> nn.Parameter:
+    ) -> Variable:
         """A new weight of ``shape`` (Keras' ``add_weight``), for a layer's ``build``.
 
         ``initializer`` is a name or an ember initializer (default ``"glorot_uniform"``, Keras'
         default); ``regularizer`` adds its penalty to the loss. Assign the result to an
         attribute (``self.w = self.add_weight(...)``); one that is not is registered under
-        ``name`` after ``build``.
+        ``name`` after ``build``. The weight is a :class:`~ember.layers.variables.Variable`:
+        a torch ``Parameter`` with Keras' ``assign``/``assign_add``/``assign_sub``.
 
         Example:
             >>> class Scale(Layer):
@@ -167,7 +169,7 @@ class Layer(nn.Module):
         value = torch.empty(tuple(shape), dtype=as_torch_dtype(dtype))
         default = "glorot_uniform" if value.is_floating_point() and value.dim() >= 2 else "zeros"
         initializers.get(initializer or default)(value)
-        weight = nn.Parameter(value, requires_grad=bool(trainable) and value.is_floating_point())
+        weight = Variable(value, requires_grad=bool(trainable) and value.is_floating_point())
         added = self.__dict__.setdefault("_added_weights", [])
         added.append((name or f"weight_{len(added)}", weight))
         if regularizer is not None:
@@ -242,7 +244,11 @@ class Layer(nn.Module):
         return y if self.activation is None else self.activation(y)
 
     def build_from_input(self, x: torch.Tensor) -> None:
-        """Build from an example batch, creating parameters on ``x``'s device."""
+        """Build from an example batch, creating parameters on ``x``'s device. A list or dict
+        of tensors (a layer taking several inputs) builds from the same structure of shapes."""
+        if not isinstance(x, torch.Tensor):
+            self._build_from_structure(x)
+            return
         received = tuple(x.shape[1:])
         if self.input_shape is not None and not shape_matches(self.input_shape, received):
             raise ShapeError(
@@ -257,6 +263,23 @@ class Layer(nn.Module):
         self.to(x.device)
         # Recorded so a saved model can be rebuilt (and summarised) without example data.
         self.built_input_shape = received
+        self.built = True
+
+    def _build_from_structure(self, x: Any) -> None:
+        batch_axis = self.build_with_batch_axis
+
+        def shape_of(t: torch.Tensor) -> tuple:
+            return (None, *t.shape[1:]) if batch_axis else tuple(t.shape[1:])
+
+        if isinstance(x, dict):
+            shapes: Any = {key: shape_of(value) for key, value in x.items()}
+            first = next(iter(x.values()))
+        else:
+            shapes, first = [shape_of(value) for value in x], x[0]
+        self.build(shapes)
+        self._register_added_weights()
+        apply_settings(self)
+        self.to(first.device)
         self.built = True
 
     @property

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ember import activations
 from ember.errors import SaveError
 from ember.layers import constraints, initializers, regularizers
 
@@ -45,6 +46,8 @@ def serialize_value(value: Any, where: str) -> Any:
                 "class_name": type(value).__name__,
                 "config": value.get_config(),
             }
+    if activations.name_of(value) is not None:
+        return activations.name_of(value)  # activations.relu saves as "relu", as in Keras
     if inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.ismethod(value):
         raise SaveError(
             f"cannot save {where}={value!r}: a Python function cannot be written to "

@@ -100,7 +100,14 @@ def _check_sparse(name, y, num_outputs, low, high, span, onehot) -> None:
 
 
 def _check_onehot(name, y, num_outputs, low, high, span) -> None:
-    if not y.is_floating_point() or y.ndim == 1 or (y.shape[-1] == 1 and num_outputs > 1):
+    # Integer 0/1 rows of the outputs' width are one-hot (or multi-hot) labels: Keras casts
+    # them to floats, and so does the loss.
+    rows = y.ndim >= 2 and y.shape[-1] == num_outputs > 1 and low >= 0 and high <= 1
+    if (
+        (not y.is_floating_point() and not rows)
+        or y.ndim == 1
+        or (y.shape[-1] == 1 and num_outputs > 1)
+    ):
         raise DataError(
             f"{name} expects one-hot labels of shape (N, {num_outputs}), received integer class "
             f"labels of shape {tuple(y.shape)}: use sparse_categorical_crossentropy, or one-hot "

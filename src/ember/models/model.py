@@ -197,6 +197,31 @@ class Model(nn.Module):
         set_trainable(self.modules(), bool(value), training=self.training)
 
     @property
+    def stop_training(self) -> bool:
+        """Keras' ``model.stop_training``: set it from a callback to stop after this epoch."""
+        return bool(self.trainer is not None and self.trainer.stop_training)
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        if self.trainer is not None:
+            self.trainer.stop_training = bool(value)
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        """Keras' ``weights``: every parameter, trainable ones first."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        """The parameters that train."""
+        return [p for p in self.network.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        """The frozen parameters."""
+        return [p for p in self.network.parameters() if not p.requires_grad]
+
+    @property
     def metrics_names(self) -> list[str]:
         """``["loss", *metric names]``: the order ``evaluate`` returns values in."""
         task = self._compiled("metrics_names")
@@ -287,7 +312,12 @@ class Model(nn.Module):
         return values[0] if len(values) == 1 else values
 
     def predict(
-        self, x: Any, batch_size: int | None = None, verbose: int | str = 0, tta: Any = None
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: int | str = 0,
+        tta: Any = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> Any:
         """Model outputs for ``x``: a numpy array for numpy input, else a tensor (on the CPU).
 
@@ -296,6 +326,7 @@ class Model(nn.Module):
         (the images and their mirror images, flipped along the width of (N, H, W, C)), or a
         list of view names and functions (see :func:`ember.data.with_test_time_augmentation`).
         The outputs are averaged as they are: probabilities for a model ending in softmax.
+        ``callbacks``' ``on_predict_begin``/``on_predict_end`` run around the prediction.
 
         Example:
             >>> import torch, ember
@@ -319,7 +350,12 @@ class Model(nn.Module):
             x, None, fit_arguments.batch_size_or_default(batch_size), False, None, trainer
         )
         using = None if tta is None else with_test_time_augmentation(self.network, tta)
+        callbacks = with_model(callbacks, self)
+        for callback in callbacks:  # Keras' predict hooks, for callbacks that have them
+            getattr(callback, "on_predict_begin", lambda logs=None: None)({})
         outputs = map_structure(lambda t: t.cpu(), trainer.predict(data, using=using))
+        for callback in callbacks:
+            getattr(callback, "on_predict_end", lambda logs=None: None)({})
         return map_structure(lambda t: t.numpy(), outputs) if as_numpy else outputs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -46,6 +46,8 @@ class Sequential(Model):
         self.layers = nn.ModuleList()
         self.declared_input_shape: tuple[int | None, ...] | None = None  # from an ember.Input
         self._names: dict[str, int] = {}
+        if isinstance(layers, nn.ModuleList):  # another model's layers (Keras: model.layers)
+            layers = list(layers)
         if layers is not None and (
             isinstance(layers, nn.Module) or not isinstance(layers, Iterable)
         ):

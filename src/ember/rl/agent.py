@@ -81,8 +81,8 @@ class Agent:
     def batch_end(self, index: int) -> None:
         """Call after each environment step of an epoch (the progress bar redraws from it)."""
         self.steps_done = index + 1
-        for callback in self._hooks["on_batch_end"]:
-            callback.on_batch_end(index, {})
+        for hook in self._hooks["on_batch_end"]:
+            hook(index, {})
 
     def run_epoch(self, epoch: int) -> dict[str, float]:
         """Act (and learn) for one epoch; return its logs."""

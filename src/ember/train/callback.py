@@ -80,4 +80,4 @@ def overrides(callback: Callback, hook: str) -> bool:
     method = getattr(type(callback), hook, None)
     if method is None:
         return hook in vars(callback)  # LambdaCallback sets hooks on the instance
-    return method is not getattr(Callback, hook) or hook in vars(callback)
+    return method is not getattr(Callback, hook, None) or hook in vars(callback)

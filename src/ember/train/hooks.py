@@ -35,10 +35,30 @@ def attach(callbacks: Sequence[Any], owner: Any, verbose: int) -> Hooks:
             callback.set_trainer(owner)
         else:
             callback.trainer = owner
-    return {hook: [c for c in callbacks if overrides(c, hook)] for hook in HOOKS}
+    return {
+        hook: [
+            getattr(callback, name)
+            for callback in callbacks
+            for name in (hook, *KERAS_NAMES.get(hook, ()))
+            if overrides(callback, name)
+        ]
+        for hook in HOOKS
+    }
+
+
+# Keras' names for the same moments (a Keras callback runs unchanged); same arguments.
+KERAS_NAMES = {
+    "on_fit_start": ("on_train_begin",),
+    "on_fit_end": ("on_train_end",),
+    "on_epoch_start": ("on_epoch_begin",),
+    "on_batch_start": ("on_train_batch_begin", "on_batch_begin"),
+    "on_batch_end": ("on_train_batch_end",),
+    "on_evaluate_start": ("on_test_begin",),
+    "on_evaluate_end": ("on_test_end",),
+}
 
 
 def call(hooks: Hooks, hook: str, *args: Any) -> None:
-    """Call ``hook`` on every callback that overrides it, in order."""
-    for callback in hooks[hook]:
-        getattr(callback, hook)(*args)
+    """Call ``hook`` on every callback that overrides it (or Keras' name for it), in order."""
+    for method in hooks[hook]:
+        method(*args)

@@ -332,14 +332,14 @@ class Trainer:
         records = self._records = []
         self.steps_done = 0
         for index, batch in enumerate(batches):
-            for callback in batch_start:
-                callback.on_batch_start(index, {})
+            for hook in batch_start:
+                hook(index, {})
             outputs = step(batch, self.global_step)
             records.append(({k: v.detach() for k, v in outputs.items()}, num_samples(batch[0])))
             self.steps_done = index + 1
             self.global_step += 1
-            for callback in batch_end:
-                callback.on_batch_end(index, outputs)
+            for hook in batch_end:
+                hook(index, outputs)
             if self.stop_training:
                 break
         if not records:

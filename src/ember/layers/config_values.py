@@ -46,7 +46,7 @@ def serialize_value(value: Any, where: str) -> Any:
                 "class_name": type(value).__name__,
                 "config": value.get_config(),
             }
-    if activations.name_of(value) is not None:
+    if where.endswith("activation") and activations.name_of(value) is not None:
         return activations.name_of(value)  # activations.relu saves as "relu", as in Keras
     if inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.ismethod(value):
         raise SaveError(

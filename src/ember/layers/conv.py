@@ -32,6 +32,7 @@ from ember.layers.core import (
     _new_parameter,
 )
 from ember.layers.registry import LAYERS
+from ember.layers.variables import Variable
 
 _DATA_FORMATS = ("channels_last", "channels_first")
 _CONV = {2: F.conv2d, 3: F.conv3d}  # by lifted rank (1-D runs as 2-D)
@@ -142,7 +143,7 @@ def _new_kernel(layer: Layer, shape: tuple[int, ...], initializer: Any) -> nn.Pa
     """A torch-layout kernel (out, in, *kernel), channels-last in memory when the data is."""
     tensor = torch.empty(shape)
     initializer(tensor)
-    return nn.Parameter(_to_memory_format(layer, tensor))
+    return Variable(_to_memory_format(layer, tensor))
 
 
 def _depthwise_kernel(
@@ -154,7 +155,7 @@ def _depthwise_kernel(
     kernel = torch.empty(multiplier, channels, *layer.kernel_size)
     initializer(kernel)
     weight = kernel.transpose(0, 1).reshape(channels * multiplier, 1, *layer.kernel_size)
-    return nn.Parameter(_to_memory_format(layer, weight))
+    return Variable(_to_memory_format(layer, weight))
 
 
 def _convolve(layer: Layer, x: torch.Tensor, weight, bias, groups: int) -> torch.Tensor:

@@ -14,20 +14,20 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ember import checks
 from ember.errors import ConfigError, DataError, ShapeError
 from ember.layers import constraints, initializers, regularizers
 from ember.layers.base import Layer
 from ember.layers.registry import LAYERS
+from ember.layers.variables import Variable
 
 
-def _new_parameter(shape: tuple[int, ...], initializer: Any) -> nn.Parameter:
+def _new_parameter(shape: tuple[int, ...], initializer: Any) -> Variable:
     """A parameter of ``shape`` filled by ``initializer``."""
     tensor = torch.empty(shape)
     initializer(tensor)
-    return nn.Parameter(tensor)
+    return Variable(tensor)  # a Parameter with Keras' numpy()/assign()
 
 
 def _regularization(*pairs: tuple[Any, torch.Tensor | None]) -> torch.Tensor | None:

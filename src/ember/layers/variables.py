@@ -49,6 +49,6 @@ class Variable(nn.Parameter):
         """The variable itself (Keras' ``variable.value``)."""
         return self
 
-    def numpy(self) -> np.ndarray:  # type: ignore[override]
-        """A numpy copy of the values."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:  # type: ignore[override]
+        """A numpy copy of the values (Keras' ``variable.numpy()``; no gradient needed)."""
         return self.detach().cpu().numpy().copy()

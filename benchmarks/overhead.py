@@ -1,6 +1,6 @@
 """Engine overhead: ember ``fit`` vs a hand-written PyTorch loop vs Keras 3 (torch) vs Lightning.
 
-Trains the first seed program's MLP on real Fashion-MNIST for one epoch at batch sizes 32 and 256,
+Trains the first seed program's MLP (as a ``Sequential`` and drawn with the functional API) on real Fashion-MNIST for one epoch at batch sizes 32 and 256,
 and the second seed program's CNN (on 10,000 Fashion-MNIST images padded to 32x32x3) at batch 64, every
 framework side by side in one process, and prints seconds per epoch and the ratios.
 
@@ -84,6 +84,18 @@ def ember_cnn() -> models.Sequential:
     )
 
 
+def ember_functional(kind: str) -> ember.Model:
+    """The same networks drawn with the functional API (ember.Input, layers on tensors)."""
+    stack = ember_mlp() if kind == "mlp" else ember_cnn()
+    inputs = ember.Input(shape=(28, 28) if kind == "mlp" else (32, 32, 3))
+    x = inputs
+    for layer in stack.layers:
+        config = layer.get_config()
+        config.pop("input_shape", None)
+        x = type(layer)(**config)(x)
+    return ember.Model(inputs, x)
+
+
 def torch_mlp() -> nn.Module:
     return nn.Sequential(
         nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)
@@ -113,8 +125,13 @@ class TorchCNN(nn.Module):
 
 
 # -- one epoch in each framework -----------------------------------------------------------
-def run_ember(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> float:
-    model = ember_mlp() if kind == "mlp" else ember_cnn()
+def run_ember(
+    kind: str, x: np.ndarray, y: np.ndarray, batch_size: int, functional: bool = False
+) -> float:
+    if functional:
+        model = ember_functional(kind)
+    else:
+        model = ember_mlp() if kind == "mlp" else ember_cnn()
     model.compile(
         optimizer="adam",
         loss="sparse_categorical_crossentropy",
@@ -230,6 +247,7 @@ def run_hand_fused(kind: str, x: np.ndarray, y: np.ndarray, batch_size: int) -> 
 
 RUNNERS: dict[str, Callable[[str, np.ndarray, np.ndarray, int], float]] = {
     "ember": run_ember,
+    "functional": lambda *args: run_ember(*args, functional=True),
     "hand": run_hand,
     "hand_fused": run_hand_fused,
     "keras": run_keras,
@@ -274,8 +292,9 @@ def report(results: dict, frameworks: list[str]) -> str:
     lines = [
         "| model | batch | "
         + " | ".join(f"{n} s/epoch" for n in frameworks)
-        + " | ember / hand | ember / hand_fused | keras / ember | lightning / ember |",
-        "|---|---|" + "---|" * (len(frameworks) + 4),
+        + " | ember / hand | ember / hand_fused | functional / ember | keras / ember"
+        + " | lightning / ember |",
+        "|---|---|" + "---|" * (len(frameworks) + 5),
     ]
     for (kind, batch_size), row in results.items():
 
@@ -286,6 +305,7 @@ def report(results: dict, frameworks: list[str]) -> str:
             f"| {kind} | {batch_size} | "
             + " | ".join(f"{row[n]:.2f}" for n in frameworks)
             + f" | {ratio('ember', 'hand')} | {ratio('ember', 'hand_fused')}"
+            + f" | {ratio('functional', 'ember')}"
             + f" | {ratio('keras', 'ember')} | {ratio('lightning', 'ember')} |"
         )
     return "\n".join(lines)

@@ -267,7 +267,13 @@ def available(name: str) -> bool:
 
 
 def measure(
-    cases, frameworks, repeats: int, x: np.ndarray, y: np.ndarray, cnn_samples: int
+    cases,
+    frameworks,
+    repeats: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    cnn_samples: int,
+    statistic=statistics.median,
 ) -> dict:
     results: dict[tuple[str, int], dict[str, float]] = {}
     for kind, batch_size in cases:
@@ -280,7 +286,7 @@ def measure(
                 ember.set_seed(0)
                 times[name].append(RUNNERS[name](kind, data_x, data_y, batch_size))
         for name in frameworks:
-            row[name] = statistics.median(times[name])
+            row[name] = statistic(times[name])
         print(
             f"{kind} batch {batch_size}: " + ", ".join(f"{n} {row[n]:.2f}s" for n in frameworks),
             flush=True,
@@ -332,6 +338,13 @@ def main() -> None:
     parser.add_argument("--cases", nargs="*", default=["mlp:32", "mlp:256", "cnn:64"])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (data on the device)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--statistic",
+        choices=["median", "min"],
+        default="median",
+        help="min: the fastest repeat of each (steadier on a machine others are using)",
+    )
+    parser.add_argument("--samples", type=int, default=None, help="first N training images")
     parser.add_argument("--profile-batch", type=int, default=32, help="batch size to profile")
     parser.add_argument(
         "--cnn-samples",
@@ -358,7 +371,10 @@ def main() -> None:
         f"torch {torch.__version__}, {where}, {torch.get_num_threads()} threads, "
         f"{args.repeats} repeat(s)"
     )
-    results = measure(cases, frameworks, args.repeats, x, y, args.cnn_samples)
+    if args.samples:
+        x, y = x[: args.samples], y[: args.samples]
+    statistic = min if args.statistic == "min" else statistics.median
+    results = measure(cases, frameworks, args.repeats, x, y, args.cnn_samples, statistic)
     print()
     print(report(results, frameworks))
 

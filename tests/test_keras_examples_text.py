@@ -123,14 +123,14 @@ def test_text_classification_from_scratch(monkeypatch):
 
 def test_transformer_text_classification(monkeypatch):
     # Averaged over 200 mostly padded steps, one cue word is too faint to learn in two epochs.
-    reviews(monkeypatch, keyword_reviews(800, cue_words=40))
+    reviews(monkeypatch, keyword_reviews(320, cue_words=40))
     quick_fit(monkeypatch)
     namespace = run_example("transformer_text_classification")
     model = namespace["model"]
     # Token and position embeddings, the block (attention 8,416, feed-forward 2,112, two
     # layer norms 128), Dense(20) and Dense(2), as Keras counts them.
     assert model.count_params() == 640_000 + 6_400 + 10_656 + 660 + 42
-    assert namespace["x_train"].shape == (640, 200)
+    assert namespace["x_train"].shape == (256, 200)
     assert namespace["history"].history["val_accuracy"][-1] > 0.9  # chance is 0.5
 
 

@@ -11,6 +11,8 @@ and ``_`` for an unused loop variable (the project's lint), and a print of the f
 validation accuracy.
 
 Keras reports 99+% validation accuracy after ~30 epochs (the loop runs 29 one-epoch fits).
+ember, full size: 0.99+ from the 12th fit on (0.9992 at the 27th), swinging down between fits
+at Adam's default rate (0.952 at the last, 0.9984 just before).
 
 Run: python examples/keras/addition_rnn.py
 """

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -58,3 +59,24 @@ def leaves(structure: Any) -> list[Any]:
 def num_samples(structure: Any) -> int:
     """The number of samples: the length of the first leaf."""
     return len(structure) if isinstance(structure, _ARRAYS) else len(leaves(structure)[0])
+
+
+def concatenate_batches(outputs: list[Any]) -> Any:
+    """Per-batch outputs joined along the batch axis, floats as float32; for a model with
+    several outputs (lists or dicts), one joined tensor per output, in the same structure.
+
+    Example:
+        >>> parts = [{"a": torch.zeros(2, 1)}, {"a": torch.ones(1, 1)}]
+        >>> concatenate_batches(parts)["a"].shape
+        torch.Size([3, 1])
+    """
+    if isinstance(outputs[0], torch.Tensor):
+        return _joined(outputs)
+    count = itertools.count()
+    positions = map_structure(lambda _: next(count), outputs[0])
+    return map_structure(lambda i: _joined([leaves(o)[i] for o in outputs]), positions)
+
+
+def _joined(tensors: list[torch.Tensor]) -> torch.Tensor:
+    joined = torch.cat(tensors)
+    return joined.float() if joined.is_floating_point() else joined

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ember import checks
-from ember.data.batches import as_batches, is_in_memory
-from ember.data.structure import is_array_structure, map_structure, num_samples
+from ember.data.batches import TensorBatches, as_batches, is_in_memory
+from ember.data.structure import is_array_structure, leaves, map_structure, num_samples
 from ember.errors import ConfigError, DataError
 
 
@@ -120,3 +120,21 @@ def batches_of(
     return as_batches(
         x, y, batch_size=batch_size, shuffle=shuffle, device=device, sample_weight=sample_weight
     )
+
+
+def batches_for(
+    model: Any,
+    x: Any,
+    y: Any,
+    batch_size: int,
+    shuffle: bool,
+    sample_weight: Any,
+    device: Any,
+) -> Any:
+    """:func:`batches_of`, noting the per-sample input shape of in-memory data on ``model``
+    (``seen_input_shape``, which ``summary()`` uses for a wrapped module)."""
+    batches = batches_of(x, y, batch_size, shuffle, sample_weight, device)
+    if isinstance(batches, TensorBatches):
+        first = leaves(batches.tensors[0])[0]
+        model.seen_input_shape = tuple(first.shape[1:])
+    return batches

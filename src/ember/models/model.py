@@ -16,17 +16,14 @@ import torch
 from torch import nn
 
 from ember import saving
-from ember.data.batches import TensorBatches, to_tensor
-from ember.data.structure import is_array_structure, leaves, map_structure
-from ember.data.test_time import with_test_time_augmentation
-from ember.errors import ConfigError, DataError, NotCompiledError
+from ember.data.batches import to_tensor
+from ember.data.structure import is_array_structure, map_structure
+from ember.errors import ConfigError
 from ember.layers.base import call_in_mode
-from ember.layers.freezing import is_trainable, set_trainable
 from ember.layers.symbolic import call_symbolic, is_symbolic
 from ember.layers.weight_arrays import get_weights, set_weights
-from ember.models import fit_arguments
+from ember.models import fit_arguments, keras_attributes, keras_steps
 from ember.models.call_arguments import (
-    as_batch,
     build_with_zeros,
     functional_subclass,
     takes_training,
@@ -36,12 +33,11 @@ from ember.models.compiling import build_task
 from ember.models.devices import device_of
 from ember.models.lr_finder import find_learning_rate
 from ember.models.naming import snake_case
+from ember.models.prediction import predict_outputs
 from ember.models.summary import summarize
-from ember.nlp.text_inputs import TextEncoding, is_text_batch, text_encoding
-from ember.tasks.multi_output import MultiOutput
+from ember.nlp.text_inputs import TextEncoding, text_encoding
 from ember.tasks.supervised import Supervised
 from ember.train.history import History
-from ember.train.task import Task
 from ember.train.trainer import Trainer
 
 
@@ -172,54 +168,12 @@ class Model(nn.Module):
         """The module that is trained: the wrapped one, or the model itself."""
         return self if self.module is None else self.module
 
-    @property
-    def trainable(self) -> bool:
-        """Keras' ``trainable``: whether any weight of the model trains (for a model without
-        weights yet, the last value set; True at first).
-
-        False freezes every weight (also those lazy layers build later) and holds the model's
-        batch-norm layers in inference mode while frozen, as in Keras; True undoes both. The next
-        ``fit`` sees the change and builds a new optimizer over the weights that train (Keras
-        asks for ``compile()`` again; here the engine does it). For part of a model see
-        :func:`ember.transfer.freeze`.
-
-        Example:
-            >>> import torch, ember
-            >>> model = ember.Model(torch.nn.Linear(4, 2))
-            >>> model.trainable = False
-            >>> model.trainable, model.module.weight.requires_grad
-            (False, False)
-        """
-        return is_trainable(self)
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        set_trainable(self.modules(), bool(value), training=self.training)
-
-    @property
-    def stop_training(self) -> bool:
-        """Keras' ``model.stop_training``: set it from a callback to stop after this epoch."""
-        return bool(self.trainer is not None and self.trainer.stop_training)
-
-    @stop_training.setter
-    def stop_training(self, value: bool) -> None:
-        if self.trainer is not None:
-            self.trainer.stop_training = bool(value)
-
-    @property
-    def weights(self) -> list[nn.Parameter]:
-        """Keras' ``weights``: every parameter, trainable ones first."""
-        return self.trainable_weights + self.non_trainable_weights
-
-    @property
-    def trainable_weights(self) -> list[nn.Parameter]:
-        """The parameters that train."""
-        return [p for p in self.network.parameters() if p.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[nn.Parameter]:
-        """The frozen parameters."""
-        return [p for p in self.network.parameters() if not p.requires_grad]
+    # Keras' attributes (ember.models.keras_attributes)
+    trainable = keras_attributes.trainable
+    stop_training = keras_attributes.stop_training
+    weights = keras_attributes.weights
+    trainable_weights = keras_attributes.trainable_weights
+    non_trainable_weights = keras_attributes.non_trainable_weights
 
     @property
     def metrics_names(self) -> list[str]:
@@ -300,16 +254,7 @@ class Model(nn.Module):
         logs = self.trainer.evaluate(
             data, verbose=fit_arguments.verbosity(verbose), callbacks=with_model(callbacks, self)
         )
-        if return_dict:
-            return logs
-        if isinstance(task, MultiOutput):  # Keras' order: loss, each output's loss, metrics
-            names = list(logs)
-        elif task.metrics is not None:
-            names = ["loss", *task.metrics.names]
-        else:
-            names = ["loss", *(name for name in logs if name != "loss")]
-        values = [logs[name] for name in names if name in logs]
-        return values[0] if len(values) == 1 else values
+        return logs if return_dict else keras_attributes.evaluation_values(task, logs)
 
     def predict(
         self,
@@ -336,27 +281,7 @@ class Model(nn.Module):
             >>> torch.allclose(model.predict(images, tta="flip"), expected.detach())
             True
         """
-        as_numpy = isinstance(x, (np.ndarray, list))
-        if is_text_batch(x):
-            as_numpy = True  # like Keras: text in, numpy out
-            if self.text_encoding is None:
-                raise DataError(
-                    "predict received text, but this model has no tokenizer. Fix: "
-                    "model.set_tokenizer(tokenizer) with the tokenizer its training ids came from."
-                )
-            x = self.text_encoding.encode(x)
-        trainer = self.trainer or self._inference_trainer()
-        data = self._batches(
-            x, None, fit_arguments.batch_size_or_default(batch_size), False, None, trainer
-        )
-        using = None if tta is None else with_test_time_augmentation(self.network, tta)
-        callbacks = with_model(callbacks, self)
-        for callback in callbacks:  # Keras' predict hooks, for callbacks that have them
-            getattr(callback, "on_predict_begin", lambda logs=None: None)({})
-        outputs = map_structure(lambda t: t.cpu(), trainer.predict(data, using=using))
-        for callback in callbacks:
-            getattr(callback, "on_predict_end", lambda logs=None: None)({})
-        return map_structure(lambda t: t.numpy(), outputs) if as_numpy else outputs
+        return predict_outputs(self, x, batch_size, tta, callbacks)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if args and (isinstance(args[0], np.ndarray) or is_array_structure(args[0])):
@@ -450,63 +375,15 @@ class Model(nn.Module):
         )
         return find_learning_rate(self.trainer, data, **kwargs)
 
-    # -- Keras' hooks for customising fit ----------------------------------------------------
-    def train_step(self, data: Any) -> dict[str, torch.Tensor]:
-        """One training step on ``data`` (``(x, y)`` or ``(x, y, sample_weight)``): override it
-        to customise ``fit``, as in Keras, and return ``{"loss": loss, ...}``. The engine runs
-        ``backward`` and the optimizer step afterwards (see :mod:`ember.tasks.custom_step`)."""
-        return self._supervised("train_step").training_step(as_batch(data))
-
-    def test_step(self, data: Any) -> dict[str, torch.Tensor]:
-        """One evaluation step; override it to customise ``evaluate`` and validation."""
-        return self._supervised("test_step").validation_step(as_batch(data))
-
-    def compute_loss(
-        self,
-        x: Any = None,
-        y: Any = None,
-        y_pred: Any = None,
-        sample_weight: Any = None,
-        training: bool = True,
-    ) -> torch.Tensor:
-        """The compiled loss (with class/sample weights and weight penalties), as Keras'
-        ``compute_loss``; ``y_pred`` defaults to the model's outputs for ``x``."""
-        supervised = self._supervised("compute_loss")
-        if y_pred is None:
-            y_pred = self(x, training=training)
-        return supervised.loss_of(y_pred, y, sample_weight)
-
-    def compute_metrics(
-        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
-    ) -> dict[str, float]:
-        """Add a batch to the compiled metrics (Keras' ``compute_metrics``). They are read once
-        per epoch, so this returns an empty dict rather than forcing a device sync per step."""
-        self._supervised("compute_metrics").update_metrics(y_pred, y)
-        return {}
+    # -- Keras' hooks for customising fit (ember.models.keras_steps) -------------------------
+    train_step = keras_steps.train_step
+    test_step = keras_steps.test_step
+    compute_loss = keras_steps.compute_loss
+    compute_metrics = keras_steps.compute_metrics
 
     # -- helpers ------------------------------------------------------------------------------
-    def _supervised(self, action: str) -> Supervised:
-        task = self._compiled(action)
-        supervised = getattr(task, "supervised", task)
-        if not isinstance(supervised, Supervised):
-            raise ConfigError(
-                f"{action}() needs one compiled loss; this model has several outputs "
-                f"(loss per output). Fix: compute the loss yourself from the outputs."
-            )
-        return supervised
-
     def _compiled(self, action: str) -> Supervised:
-        if self.task is None or self.trainer is None:
-            raise NotCompiledError(
-                f"call model.compile(optimizer=..., loss=...) before {action}(). "
-                f"Example: model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
-                f"metrics=['accuracy'])"
-            )
-        return self.task
-
-    def _inference_trainer(self) -> Trainer:
-        # predict() before compile(): the base task only runs the module (any outputs).
-        return Trainer(Task(self.network), device=device_of(self))
+        return keras_steps.compiled_task(self, action)
 
     def _batches(
         self,
@@ -515,12 +392,6 @@ class Model(nn.Module):
         batch_size: int,
         shuffle: bool,
         sample_weight: Any,
-        trainer: Trainer | None = None,
     ) -> Any:
-        batches = fit_arguments.batches_of(
-            x, y, batch_size, shuffle, sample_weight, (trainer or self.trainer).device
-        )
-        if isinstance(batches, TensorBatches):
-            first = leaves(batches.tensors[0])[0]
-            self.seen_input_shape = tuple(first.shape[1:])  # for summary()
-        return batches
+        device = self.trainer.device
+        return fit_arguments.batches_for(self, x, y, batch_size, shuffle, sample_weight, device)

@@ -19,7 +19,7 @@ from torch import nn
 from ember import checks
 from ember import optimizers as optimizer_specs
 from ember.data.batches import DeviceBatches, TensorBatches, as_batches
-from ember.data.structure import leaves, map_structure, num_samples
+from ember.data.structure import concatenate_batches, num_samples
 from ember.errors import ConfigError, DataError
 from ember.seeding import random_state, set_random_state
 from ember.train.callback import Callback, Logs
@@ -215,12 +215,7 @@ class Trainer:
                 outputs.append(self.task.predict_step(batch) if using is None else using(batch[0]))
         if not outputs:
             raise DataError("predict received no batches. Fix: pass some data.")
-        if not isinstance(outputs[0], torch.Tensor):  # several outputs: one array each
-            return map_structure(
-                lambda i: _concatenate([leaves(o)[i] for o in outputs]),
-                _leaf_positions(outputs[0]),
-            )
-        return _concatenate(outputs)
+        return concatenate_batches(outputs)
 
     def train_on_batch(self, batch: Any) -> Outputs:
         """One training step on one batch, outside ``fit``: every objective due, the schedule,
@@ -402,14 +397,3 @@ class Trainer:
             self._batch_step = None  # built over the old optimizers
             if self._pending_state is not None:
                 self._restore(self._pending_state)
-
-
-def _concatenate(outputs: list[torch.Tensor]) -> torch.Tensor:
-    joined = torch.cat(outputs)
-    return joined.float() if joined.is_floating_point() else joined
-
-
-def _leaf_positions(structure: Any) -> Any:
-    """``structure`` with each leaf replaced by its position among the leaves."""
-    count = itertools.count()
-    return map_structure(lambda _: next(count), structure)

@@ -64,6 +64,25 @@ def test_the_model_is_given_back_as_it_was():
         torch.testing.assert_close(parameter.grad, grad)
 
 
+def test_a_part_held_in_eval_mode_stays_in_eval_mode():
+    model, (x, y) = mlp(), batch()
+    model.train()
+    model[1].eval()  # e.g. a frozen backbone
+    attacks.pgd(model, x, y, 0.1, steps=2)
+    attacks.robust_accuracy(model, x, y, [0.1], steps=1)
+    assert model.training and model[3].training and not model[1].training
+
+
+def test_a_wrapped_module_is_attacked_through_its_own_output():
+    module, (x, y) = mlp(), batch()
+    wrapped = models.Model(module)
+    assert attacks.logits_of(wrapped) is wrapped  # Model.logits says None: nothing to skip
+    torch.testing.assert_close(
+        attacks.pgd(wrapped, x, y, 0.1, steps=3, random_start=False),
+        attacks.pgd(module, x, y, 0.1, steps=3, random_start=False),
+    )
+
+
 def test_an_ember_softmax_model_is_attacked_through_its_logits():
     torch.manual_seed(0)
     net = models.Sequential(

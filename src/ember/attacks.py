@@ -21,7 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -34,9 +35,41 @@ NORMS = ("linf", "l2")
 
 
 def logits_of(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``model.logits`` when the model has one (ember ``Sequential``), else the model itself."""
+    """``model.logits`` when the model has a final softmax/sigmoid to skip, else the model itself.
+
+    An ember ``Model`` wrapping a plain module has a ``logits`` method that returns ``None``
+    (nothing to skip), so its ``final_activation()`` decides.
+    """
     logits = getattr(model, "logits", None)
-    return logits if callable(logits) else model
+    final_activation = getattr(model, "final_activation", None)
+    if not callable(logits) or (callable(final_activation) and final_activation() is None):
+        return model
+    return logits
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode, then give every submodule back the mode it had.
+
+    ``model.train(was_training)`` would also switch on a part the user had put in eval mode
+    (a frozen backbone's batch norm), so each module's own flag is restored.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+        >>> _ = net[1].eval()
+        >>> with evaluation_mode(net):
+        ...     net.training
+        False
+        >>> net.training, net[1].training
+        (True, False)
+    """
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes.items():
+            module.training = training
 
 
 def check_epsilon(epsilon: float, bounds: tuple[float, float] = (0.0, 1.0)) -> float:
@@ -96,11 +129,9 @@ def pgd(
         else checks.non_negative_number("step_size", step_size)
     )
     forward = logits_of(model)
-    was_training = model.training
-    model.eval()
     x = x.detach()
     low, high = bounds
-    try:
+    with evaluation_mode(model):
         delta = _random_start(x, epsilon, norm, generator) if random_start else torch.zeros_like(x)
         adversarial = (x + delta).clamp(low, high)
         for _ in range(steps):
@@ -110,8 +141,6 @@ def pgd(
                 (gradient,) = torch.autograd.grad(loss, adversarial)
             adversarial = adversarial.detach() + step * _direction(gradient, norm)
             adversarial = (x + _project(adversarial - x, epsilon, norm)).clamp(low, high)
-    finally:
-        model.train(was_training)
     return adversarial.detach()
 
 
@@ -176,10 +205,7 @@ def robust_accuracy(
                 attacked = fgsm(model, xb, yb, epsilon)
             else:
                 attacked = pgd(model, xb, yb, epsilon, steps=steps, norm=norm, generator=generator)
-            was_training = model.training
-            model.eval()
-            with torch.no_grad():
+            with evaluation_mode(model), torch.no_grad():
                 correct += int((forward(attacked).argmax(-1) == yb).sum())
-            model.train(was_training)
         results[epsilon] = correct / len(x)
     return results

@@ -8,6 +8,7 @@ import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -21,6 +22,7 @@ from sklearn.metrics import (
 
 from ember.errors import RunError
 from ember.runs import plots
+from ember.runs.evaluation import save_evaluation
 from ember.runs.report import classification_scores, epoch_records, read_metrics, render_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -29,9 +31,15 @@ EPOCH_TIMES = [1.5, 2.5, 2.0]
 
 
 def write_run(
-    folder: Path, *, epochs_done: int = 3, epochs_planned: int = 3, evaluated: bool = True
+    folder: Path,
+    *,
+    epochs_done: int = 3,
+    epochs_planned: int = 3,
+    evaluated: bool = True,
+    legacy: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A run folder as `ember train` leaves it; returns the test probabilities and labels."""
+    """A run folder as `ember train` leaves it (``legacy``: as it did before the report showed
+    top losses); returns the test probabilities and labels."""
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text(
         f"recipe: fashion-mlp\nseed: 0\nepochs: {epochs_planned}\nnote: <b>bold</b>\n"
@@ -61,19 +69,24 @@ def write_run(
         evaluation = {"kind": "evaluation", "split": "test", "epoch": epochs_done}
         evaluation |= {"checkpoint": "last", "time": 0.7, "loss": 0.61, "accuracy": 0.5}
         lines.append(json.dumps(evaluation))
-        confidence, predicted = probabilities.max(dim=1)
-        wrong = (predicted != labels).nonzero().flatten()[:4]
-        (folder / "evaluation").mkdir()
-        tensors = {
-            "probabilities": probabilities,
-            "labels": labels,
-            "wrong_images": torch.rand(len(wrong), 8, 8, 1, generator=generator),
-            "wrong_labels": labels[wrong],
-            "wrong_predictions": predicted[wrong],
-            "wrong_confidences": confidence[wrong],
-        }
-        metadata = {"class_names": json.dumps(CLASS_NAMES)}
-        save_file(tensors, str(folder / "evaluation" / "test.safetensors"), metadata=metadata)
+        images = torch.rand(60, 8, 8, 1, generator=generator)  # (N, H, W, C)
+        if legacy:
+            confidence, predicted = probabilities.max(dim=1)
+            wrong = (predicted != labels).nonzero().flatten()[:4]
+            (folder / "evaluation").mkdir()
+            tensors = {
+                "probabilities": probabilities,
+                "labels": labels,
+                "wrong_images": images[wrong],
+                "wrong_labels": labels[wrong],
+                "wrong_predictions": predicted[wrong],
+                "wrong_confidences": confidence[wrong],
+            }
+            metadata = {"class_names": json.dumps(CLASS_NAMES)}
+            save_file(tensors, str(folder / "evaluation" / "test.safetensors"), metadata=metadata)
+        else:
+            data = SimpleNamespace(split=lambda split: (images, labels), class_names=CLASS_NAMES)
+            save_evaluation(folder, "test", SimpleNamespace(data=data), probabilities)
     # A killed process can leave half a line behind.
     (folder / "metrics.jsonl").write_text("\n".join(lines) + '\n{"kind": "epoch", "epo')
     return probabilities, labels
@@ -126,13 +139,13 @@ def test_report_is_self_contained_and_every_image_is_an_embedded_png(finished: d
     for forbidden in ("http://", "https://", "<script", "<link"):
         assert forbidden not in page
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 5  # curves, learning rate, confusion matrix, ROC, wrong images
+    assert len(sources) == 5  # curves, learning rate, confusion matrix, ROC, top losses
     for source in sources:
         assert source.startswith("data:image/png;base64,")
         assert base64.b64decode(source.removeprefix("data:image/png;base64,"))[:8] == PNG_MAGIC
     written = sorted(p.name for p in (finished["run"] / "plots").iterdir())
     expected = ["confusion_matrix.png", "curves.png", "learning_rate.png", "roc_curves.png"]
-    assert written == sorted([*expected, "wrong_images.png"])
+    assert written == sorted([*expected, "top_losses.png"])
 
 
 def test_a_finished_run_has_its_title_status_and_every_section_in_order(finished: dict) -> None:
@@ -146,10 +159,23 @@ def test_a_finished_run_has_its_title_status_and_every_section_in_order(finished
         "Per-class metrics",
         "Confusion matrix",
         "ROC curves (one-vs-rest)",
-        "Most confidently wrong test images",
+        "Top losses (prediction / truth / loss / probability of truth)",
         "Config",
         "Timings",
     ]
+
+
+def test_a_run_evaluated_before_top_losses_still_shows_its_most_confidently_wrong_images(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "fashion-mlp-old"
+    write_run(run, legacy=True)
+    page = render_report(run).read_text()
+    headings = re.findall("<h2>(.*)</h2>", page)
+    assert "Most confidently wrong test images" in headings
+    assert not any(heading.startswith("Top losses") for heading in headings)
+    assert 'alt="most confidently wrong test images"' in page
+    assert (run / "plots" / "wrong_images.png").read_bytes()[:8] == PNG_MAGIC
 
 
 def test_per_class_scores_match_scikit_learn(finished: dict) -> None:

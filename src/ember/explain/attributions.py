@@ -63,9 +63,7 @@ def explain(
     """
     checks.one_of("method", method, METHODS, fix="--method gradcam (or saliency, smoothgrad, ig)")
     images = _checked_images(images)
-    was_training = model.training
-    model.eval()
-    try:
+    with attacks.evaluation_mode(model):
         with warnings.catch_warnings():
             # Captum says it set requires_grad on the inputs: how it works, not news to a user.
             warnings.filterwarnings("ignore", message="Input Tensor .* did not already require")
@@ -79,8 +77,6 @@ def explain(
                 maps = _channel_max(
                     _saliency(model, images, targets, method, samples, noise), images
                 )
-    finally:
-        model.train(was_training)
     return maps.detach()
 
 

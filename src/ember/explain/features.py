@@ -58,8 +58,6 @@ def maximize_class(
     logit for that class the model finds as high as ``steps`` steps of Adam could make it."""
     checks.positive_int("steps", steps)
     forward = attacks.logits_of(model)
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     start = 0.5 + 0.01 * torch.randn((len(classes), *shape), generator=generator)
@@ -67,7 +65,7 @@ def maximize_class(
     optimizer = torch.optim.Adam([image], lr=learning_rate)
     target = torch.as_tensor(list(classes), device=device)
     spatial = (1, 2) if channels_last(shape) else (2, 3)  # the image axes of the batch
-    try:
+    with attacks.evaluation_mode(model):
         for step in range(steps):
             shift = [int(s) for s in torch.randint(-jitter, jitter + 1, (2,), generator=generator)]
             with torch.enable_grad():
@@ -81,8 +79,6 @@ def maximize_class(
                 if blur_every and (step + 1) % blur_every == 0:
                     image.copy_(_blur(image, spatial))
                 image.clamp_(0, 1)
-    finally:
-        model.train(was_training)
     return image.detach()
 
 

@@ -3,9 +3,11 @@
 :func:`classification_metrics` gives the macro scores logged for a split, and
 :func:`classification_scores` the per-class scores, ROC curves and confusion matrix of the report.
 
-``evaluation/<split>.safetensors`` holds the class probabilities and labels of every sample and
-the most confidently wrong images (or texts, in its metadata), which the report shows, and
-:func:`save_feature_maps` draws the split's penultimate features in 2-D beside them.
+``evaluation/<split>.safetensors`` holds the class probabilities and labels of every sample, an
+image classifier's top losses (its highest-loss images, right or wrong, with their loss and the
+probability of their true class: fastai's top losses) or a text classifier's most confidently
+wrong texts (in its metadata), which the report shows, and :func:`save_feature_maps` draws the
+split's penultimate features in 2-D beside them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from torchmetrics.functional.classification import (
     multiclass_accuracy,
     multiclass_auroc,
@@ -28,11 +31,15 @@ from torchmetrics.functional.classification import (
     multiclass_roc,
 )
 
+from ember.errors import DataError
+from ember.explain.top_losses import SMALLEST_PROBABILITY, TopLosses
 from ember.plots.feature_maps import feature_map
 from ember.recipes.experiment import Experiment
 from ember.saving import save_tensors
 
-WRONG_IMAGES = 24  # how many confidently wrong images (or texts) the report shows
+TOP_LOSSES = 24  # how many highest-loss test images the report shows
+WRONG_TEXTS = 24  # how many most confidently wrong test texts the report lists
+TOP_LOSSES_PREFIX = "top_losses."  # + a field of TopLosses: the file's keys for them
 
 
 def classification_metrics(probabilities: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -125,30 +132,93 @@ def evaluate_split(
 def save_evaluation(
     run_dir: Path, split: str, experiment: Experiment, probabilities: torch.Tensor | None
 ) -> Path | None:
-    """Write ``evaluation/<split>.safetensors`` for the report (classification runs only)."""
+    """Write ``evaluation/<split>.safetensors`` for the report (classification runs only).
+
+    An image's loss is the negative log of its true class's probability (the probabilities
+    the metrics are computed from, so a test-time-augmented average where the run has one).
+    """
     if probabilities is None:
         return None
     x, labels = experiment.data.split(split)
-    confidence, predicted = probabilities.max(-1)
-    wrong = (predicted != labels).nonzero().flatten()
-    worst = wrong[confidence[wrong].argsort(descending=True)[:WRONG_IMAGES]]
-    tensors = {
-        "probabilities": probabilities.float(),
-        "labels": labels.long(),
-        "wrong_labels": labels[worst].long(),
-        "wrong_predictions": predicted[worst].long(),
-        "wrong_confidences": confidence[worst].float(),
-    }
+    probabilities, labels = probabilities.float(), labels.long()
+    tensors = {"probabilities": probabilities, "labels": labels}
     metadata = {"class_names": json.dumps(experiment.data.class_names)}
-    if x.ndim == 4:  # images (N, H, W, C): the report draws them
-        tensors["wrong_images"] = x[worst].float()
+    if x.ndim == 4:  # images (N, H, W, C): the report draws the top losses
+        true_probabilities = probabilities.gather(1, labels.view(-1, 1))[:, 0]
+        losses = -true_probabilities.clamp_min(SMALLEST_PROBABILITY).log()
+        top = TopLosses.from_losses(losses, probabilities, labels, TOP_LOSSES)
+        tensors |= {TOP_LOSSES_PREFIX + name: value for name, value in top._asdict().items()}
+        tensors[TOP_LOSSES_PREFIX + "images"] = x[top.indices].float()
     texts = getattr(experiment.data, "texts", None)
     if texts is not None and split in texts:  # text runs: the report lists the snippets
+        confidence, predicted = probabilities.max(-1)
+        wrong = (predicted != labels).nonzero().flatten()
+        worst = wrong[confidence[wrong].argsort(descending=True)[:WRONG_TEXTS]]
+        tensors["wrong_labels"] = labels[worst]
+        tensors["wrong_predictions"] = predicted[worst]
+        tensors["wrong_confidences"] = confidence[worst]
         metadata["wrong_texts"] = json.dumps([texts[split][i] for i in worst.tolist()])
     path = Path(run_dir) / "evaluation" / f"{split}.safetensors"
     path.parent.mkdir(exist_ok=True)
     save_tensors(tensors, path, metadata=metadata)
     return path
+
+
+def read_evaluation(path: Path) -> tuple[dict[str, torch.Tensor], list[str], list[str]] | None:
+    """A classification run's ``evaluation/<split>.safetensors``: its tensors, class names and
+    wrong texts; None if there is no such file or it holds no class probabilities."""
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), "pt") as file:
+            metadata = file.metadata() or {}
+            tensors = {key: file.get_tensor(key) for key in file.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DataError(
+            f"{path} is not a readable safetensors file ({error}). "
+            f"Fix: write it again with `ember evaluate {path.parent.parent}`."
+        ) from error
+    probabilities, labels = tensors.get("probabilities"), tensors.get("labels")
+    if probabilities is None or labels is None:
+        return None  # not a classification run: nothing per class to show
+    if probabilities.ndim != 2 or labels.shape != (len(probabilities),):
+        raise DataError(
+            f"expected probabilities (N, C) and labels (N,) in {path}, received shapes "
+            f"{tuple(probabilities.shape)} and {tuple(labels.shape)}"
+        )
+    num_classes = probabilities.shape[1]
+    try:
+        class_names = [str(name) for name in json.loads(metadata.get("class_names", "[]"))]
+    except ValueError:
+        class_names = []
+    if len(class_names) != num_classes:
+        class_names = [str(index) for index in range(num_classes)]
+    try:
+        wrong_texts = [str(text) for text in json.loads(metadata.get("wrong_texts", "[]"))]
+    except ValueError:
+        wrong_texts = []
+    return tensors, class_names, wrong_texts
+
+
+def stored_top_losses(tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, TopLosses] | None:
+    """The top-loss images and their :class:`~ember.explain.top_losses.TopLosses` (indices into
+    the test set) that :func:`save_evaluation` stored; None for a file without them (a text
+    run, or a run evaluated before top losses)."""
+    keys = [TOP_LOSSES_PREFIX + name for name in (*TopLosses._fields, "images")]
+    if not all(key in tensors for key in keys):
+        return None
+    *fields, images = (tensors[key] for key in keys)
+    top = TopLosses(*fields)
+    count, classes = len(images), tensors["probabilities"].shape[1]
+    shapes = [tuple(field.shape) for field in top]
+    largest = int(torch.cat([top.labels, top.predictions, torch.zeros(1, dtype=torch.long)]).max())
+    if any(shape != (count,) for shape in shapes) or largest >= classes:
+        raise DataError(
+            f"the stored top losses do not fit together: {count} images, fields of shapes "
+            f"{shapes}, class {largest} of {classes}. Fix: evaluate the run again with "
+            f"`ember evaluate RUN`."
+        )
+    return images, top
 
 
 def save_feature_maps(run_dir: Path, split: str, experiment: Experiment) -> list[Path]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from ember.explain.top_losses import image_grid
 from ember.plots.figure import MAX_ANNOTATED_CLASSES, new_figure, save_figure
 
 # Keys of an epoch record that are bookkeeping, not metrics to draw.
@@ -151,37 +152,15 @@ def plot_wrong_images(
     class_names: Sequence[str],
     path: str | os.PathLike,
 ) -> Any:
-    """A grid of images (K, H, W, C) in [0, 1], each titled with its true and predicted class.
-
-    The grid is drawn as one mosaic image with the titles in white bands above each tile: one
-    axes instead of K keeps it several times faster than a grid of subplots.
-    """
-    count, height, width = images.shape[:3] if len(images) else (0, 1, 1)
-    columns = max(1, min(6, count))
-    rows = max(1, math.ceil(count / columns))
-    margin = max(1, width // 14)
-    cell_width = width + 2 * margin
-    inches_per_pixel = 2.0 / cell_width  # each tile is 2 inches wide
-    band = math.ceil(0.42 / inches_per_pixel)  # room for two lines of 8-point text
-    cell_height = band + height + margin
-    figure = new_figure(2.0 * columns, rows * cell_height * inches_per_pixel, layout=None)
-    axes = figure.add_axes((0, 0, 1, 1))
-    axes.axis("off")
-    mosaic = torch.ones(rows * cell_height, columns * cell_width, 3)  # white, (H', W', RGB)
-    for index in range(count):
-        row, column = divmod(index, columns)
-        top, left = row * cell_height + band, column * cell_width + margin
-        image = images[index].detach().cpu().float().clamp(0, 1)  # (H, W, 1 or 3)
-        image = image.unsqueeze(-1) if image.ndim == 2 else image  # (H, W) -> (H, W, 1)
-        mosaic[top : top + height, left : left + width] = image.expand(height, width, 3)
-        true = class_names[int(true_labels[index])]
-        predicted = class_names[int(predictions[index])]
-        title = f"true: {true}\npredicted: {predicted} ({float(confidences[index]):.0%})"
-        axes.text(left + width / 2, top - band / 2, title, ha="center", va="center", fontsize=8)
-    axes.imshow(mosaic.numpy(), aspect="auto", interpolation="nearest")
-    if count == 0:
-        axes.text(0.5, 0.5, "no wrong predictions", ha="center", transform=axes.transAxes)
-    return save_figure(figure, path)
+    """A grid of images (K, H, W, C) in [0, 1], each titled with its true and predicted class:
+    the "most confidently wrong" images of a run evaluated before the report showed top losses
+    (:func:`ember.explain.plot_top_losses`)."""
+    titles = [
+        f"true: {class_names[int(true)]}\npredicted: {class_names[int(predicted)]} "
+        f"({float(confidence):.0%})"
+        for true, predicted, confidence in zip(true_labels, predictions, confidences)
+    ]
+    return image_grid(images, titles, path=path)
 
 
 def plot_comparison(histories: dict[str, Sequence[dict]], path: str | os.PathLike) -> Any:

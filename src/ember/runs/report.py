@@ -1,8 +1,8 @@
 """A run's report: one self-contained HTML page (PNG plots embedded) written into the run folder.
 
 It reads what a run leaves behind: ``config.yaml``, ``metrics.jsonl`` and, once the run has been
-evaluated, ``evaluation/test.safetensors`` (test-set probabilities, labels and the most confidently
-wrong images). Per-class scores, the confusion matrix and ROC curves come from
+evaluated, ``evaluation/test.safetensors`` (test-set probabilities, labels and the top losses: the
+highest-loss images, or the most confidently wrong texts). Per-class scores, the confusion matrix and ROC curves come from
 :func:`~ember.runs.evaluation.classification_scores` (torchmetrics). The page has no script
 and no external link, so it opens offline and can be mailed as one file.
 """
@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
-from safetensors import SafetensorError, safe_open
 
-from ember.errors import DataError
+from ember.explain.top_losses import plot_top_losses
 from ember.files import atomic_path
 from ember.runs import metrics_log, plots
-from ember.runs.evaluation import classification_scores
+from ember.runs.evaluation import classification_scores, read_evaluation, stored_top_losses
 from ember.runs.rundir import CONFIG_FILE, check_run
 
 TEST_EVALUATION_FILE = Path("evaluation") / "test.safetensors"
@@ -118,7 +116,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     test_record = last_evaluation(records, "test")
     # A run without a test split ends with an evaluation of its validation split instead.
     final_record = test_record or last_evaluation(records, "val")
-    evaluation = _read_evaluation(run_dir / TEST_EVALUATION_FILE)
+    evaluation = read_evaluation(run_dir / TEST_EVALUATION_FILE)
     plots_dir = run_dir / PLOTS_FOLDER
     recipe = str(config.get("recipe", "run"))
     done = epochs[-1]["epoch"] if epochs else 0
@@ -180,42 +178,6 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_text(document, encoding="utf-8")
     return path
-
-
-def _read_evaluation(
-    path: Path,
-) -> tuple[dict[str, torch.Tensor], list[str], list[str]] | None:
-    if not path.is_file():
-        return None
-    try:
-        with safe_open(str(path), "pt") as file:
-            metadata = file.metadata() or {}
-            tensors = {key: file.get_tensor(key) for key in file.keys()}
-    except (SafetensorError, OSError, ValueError) as error:
-        raise DataError(
-            f"{path} is not a readable safetensors file ({error}). "
-            f"Fix: write it again with `ember evaluate {path.parent.parent}`."
-        ) from error
-    probabilities, labels = tensors.get("probabilities"), tensors.get("labels")
-    if probabilities is None or labels is None:
-        return None  # not a classification run: nothing per class to show
-    if probabilities.ndim != 2 or labels.shape != (len(probabilities),):
-        raise DataError(
-            f"expected probabilities (N, C) and labels (N,) in {path}, received shapes "
-            f"{tuple(probabilities.shape)} and {tuple(labels.shape)}"
-        )
-    num_classes = probabilities.shape[1]
-    try:
-        class_names = [str(name) for name in json.loads(metadata.get("class_names", "[]"))]
-    except ValueError:
-        class_names = []
-    if len(class_names) != num_classes:
-        class_names = [str(index) for index in range(num_classes)]
-    try:
-        wrong_texts = [str(text) for text in json.loads(metadata.get("wrong_texts", "[]"))]
-    except ValueError:
-        wrong_texts = []
-    return tensors, class_names, wrong_texts
 
 
 def _logged_metrics_table(test_record: dict) -> str:
@@ -282,8 +244,22 @@ def _classification_sections(
         "<h2>ROC curves (one-vs-rest)</h2>",
         _image(roc, "ROC curves"),
     ]
+    top = stored_top_losses(tensors)
     wrong_keys = ["wrong_images", "wrong_labels", "wrong_predictions", "wrong_confidences"]
-    if all(key in tensors for key in wrong_keys):
+    if top is not None:
+        images, result = top
+        sections.append("<h2>Top losses (prediction / truth / loss / probability of truth)</h2>")
+        sections.append(
+            "<p>The test images with the highest loss (the negative log of the probability of "
+            "their true class), largest first, right or wrong: a red title is a mistake.</p>"
+        )
+        grid = plots_dir / "top_losses.png"
+        # The images stored are the top losses themselves: their own positions, not the test set's.
+        plot_top_losses(
+            images, result._replace(indices=torch.arange(len(images))), class_names, grid
+        )
+        sections.append(_image(grid, "top losses"))
+    elif all(key in tensors for key in wrong_keys):  # a run evaluated before top losses
         sections.append("<h2>Most confidently wrong test images</h2>")
         if len(tensors["wrong_images"]) == 0:
             sections.append("<p>No test image was misclassified.</p>")

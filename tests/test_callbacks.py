@@ -450,8 +450,24 @@ def test_lambda_callback_accepts_ember_names():
     assert starts == [1]
 
 
-def test_lambda_callback_rejects_unknown_and_duplicate_hooks():
+def test_lambda_callback_takes_every_keras_hook_name_with_keras_logs():
+    steps, running, tests, ends = [], [], [], []
+    record = LambdaCallback(
+        on_batch_end=lambda batch, logs: steps.append(logs["loss"].item()),
+        on_train_batch_end=lambda batch, logs: running.append(float(logs["loss"])),
+        on_test_batch_end=lambda batch, logs: tests.append(batch),
+        on_train_end=lambda logs: ends.append(dict(logs)),
+    )
+    _, history = fit([record], epochs=1)
+    # Keras' batch-end logs hold the epoch's running mean; ember's on_batch_end the step's loss.
+    means = [sum(steps[: i + 1]) / (i + 1) for i in range(len(steps))]
+    assert running == pytest.approx(means, rel=1e-6) and len(steps) == 4
+    assert tests == [0, 1, 2, 3]  # fit's validation runs Keras' test hooks too
+    assert ends[0]["loss"] == pytest.approx(history.history["loss"][-1])
+
+
+def test_lambda_callback_refuses_unknown_names_and_two_functions_for_one_moment():
     with pytest.raises(ConfigError, match="no hook 'on_epoch_finish'"):
         LambdaCallback(on_epoch_finish=print)
-    with pytest.raises(ConfigError, match="two functions for on_batch_end"):
-        LambdaCallback(on_batch_end=print, on_train_batch_end=print)
+    with pytest.raises(ConfigError, match="two functions for one moment"):
+        LambdaCallback(on_batch_begin=print, on_train_batch_begin=print)

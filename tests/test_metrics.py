@@ -62,7 +62,7 @@ def test_multiclass_metrics_match_scikit_learn(multiclass):
         "recall_macro": sk.recall_score(labels, predicted, average="macro"),
         "auc": sk.roc_auc_score(labels, probabilities, multi_class="ovr", average="macro"),
         "average_precision": sk.average_precision_score(onehot, probabilities, average="macro"),
-        "top_5_accuracy": sk.top_k_accuracy_score(labels, probabilities, k=5, labels=range(C)),
+        "top_k_accuracy": sk.top_k_accuracy_score(labels, probabilities, k=5, labels=range(C)),
         "top_2_accuracy": sk.top_k_accuracy_score(labels, probabilities, k=2, labels=range(C)),
         "specificity": np.mean((negatives - false_positives) / negatives),
     }
@@ -103,7 +103,7 @@ def test_multiclass_targets_may_be_columns_or_one_hot(multiclass, target_form):
     feed(metrics, logits, targets)
     predicted = logits.argmax(-1).numpy()
     result = metrics.compute()
-    assert result["accuracy"] == pytest.approx(sk.accuracy_score(y.numpy(), predicted))
+    assert result["acc"] == pytest.approx(sk.accuracy_score(y.numpy(), predicted))
     assert result["f1"] == pytest.approx(sk.f1_score(y.numpy(), predicted, average="macro"))
 
 
@@ -167,7 +167,9 @@ def test_regression_metrics_match_scikit_learn(outputs):
     feed(metrics, y_pred, targets)
     result = metrics.compute()
     assert result["mse"] == pytest.approx(sk.mean_squared_error(y, y_pred), rel=1e-5)
-    assert result["mae"] == pytest.approx(sk.mean_absolute_error(y, y_pred), rel=1e-5)
+    assert result["mean_absolute_error"] == pytest.approx(
+        sk.mean_absolute_error(y, y_pred), rel=1e-5
+    )
     assert result["r2"] == pytest.approx(sk.r2_score(y, y_pred), rel=1e-4)
 
 
@@ -235,15 +237,16 @@ def test_functions_and_torchmetrics_objects_are_accepted(multiclass):
     assert metrics.compute() == result  # the torchmetrics object is fed again, not twice
 
 
-def test_log_names_are_keras_like_and_deduplicated():
+def test_log_names_are_the_names_given_as_in_keras_and_deduplicated():
     metrics = MetricSet(
-        ["acc", "accuracy", "roc_auc", "top5", "precision_macro"],
+        ["acc", "accuracy", "roc_auc", "top5", "precision_macro", "acc", TopKAccuracy(3)],
         kind="multiclass",
         num_outputs=10,
         from_logits=True,
     )
-    assert metrics.names == ["accuracy", "auc", "top_5_accuracy", "precision_macro"]
-    assert len(metrics) == 4
+    names = ["acc", "accuracy", "roc_auc", "top5", "precision_macro", "top_3_accuracy"]
+    assert metrics.names == names
+    assert len(metrics) == 6
     assert "top_k_categorical_accuracy" in METRICS
 
 

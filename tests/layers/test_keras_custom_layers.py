@@ -59,18 +59,6 @@ def test_add_weight_defaults_and_frozen_weights():
     assert len(layer.weights) == 2 and len(layer.non_trainable_weights) == 1
 
 
-def test_add_weight_constraint_is_refused_with_the_alternative():
-    class Constrained(layers.Layer):
-        def build(self, input_shape):
-            self.w = self.add_weight(shape=(2,), constraint="non_neg")
-
-        def call(self, inputs):
-            return inputs
-
-    with pytest.raises(ember.ConfigError, match="kernel_constraint"):
-        Constrained()(torch.ones(1, 2))
-
-
 def test_sequential_can_start_with_an_input():
     model = ember.Sequential([ember.Input(shape=(4,)), layers.Dense(3)])
     assert model.layers[0].weight.shape == (3, 4)  # built at once, as in Keras

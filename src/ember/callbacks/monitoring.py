@@ -10,7 +10,7 @@ from ember.errors import ConfigError
 from ember.train.callback import Logs
 
 # A monitored name containing one of these is maximised in mode="auto" (Keras' heuristic).
-MAXIMISED_NAMES = ("acc", "auc", "precision", "recall", "f1", "r2")
+MAXIMISED_NAMES = ("acc", "auc", "precision", "recall", "f1", "r2", "top")
 
 
 def resolve_mode(mode: str, monitor: str) -> str:

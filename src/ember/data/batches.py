@@ -226,6 +226,21 @@ class PyDatasetBatches(DeviceBatches):
         self.source.on_epoch_end()
 
 
+def is_ready(batch: Any, device: torch.device) -> bool:
+    """Whether ``batch`` is a tuple of two or more tensors on ``device``'s kind: ready for a
+    training step as it is (``Trainer.train_on_batch`` then skips every check).
+
+    Example:
+        >>> is_ready((torch.zeros(2), torch.zeros(2)), torch.device("cpu"))
+        True
+    """
+    return (
+        isinstance(batch, tuple)
+        and len(batch) > 1
+        and all(isinstance(t, torch.Tensor) and t.device.type == device.type for t in batch)
+    )
+
+
 def has_length(source: Any) -> bool:
     """True if ``len(source)`` works (unknown for generators)."""
     try:

@@ -16,8 +16,8 @@ from torch import nn
 
 from ember import activations
 from ember.data.batches import to_tensor
-from ember.errors import ConfigError, ShapeError
-from ember.layers import initializers, regularizers
+from ember.errors import ShapeError
+from ember.layers import constraints, initializers, regularizers
 from ember.layers.freezing import apply_settings, is_trainable, set_trainable
 from ember.layers.symbolic import as_torch_dtype, call_symbolic, is_symbolic
 from ember.layers.variables import Variable
@@ -147,7 +147,10 @@ class Layer(nn.Module):
         """A new weight of ``shape`` (Keras' ``add_weight``), for a layer's ``build``.
 
         ``initializer`` is a name or an ember initializer (default ``"glorot_uniform"``, Keras'
-        default); ``regularizer`` adds its penalty to the loss. Assign the result to an
+        default); ``regularizer`` adds its penalty to the loss; ``constraint`` (a name such as
+        ``"non_neg"``, a constraint or a function of the weight) projects the weight after each
+        optimizer step, as ``kernel_constraint`` does (the weight's ``constraint``, as Keras'
+        variables keep it; it sees the weight in the shape given here). Assign the result to an
         attribute (``self.w = self.add_weight(...)``); one that is not is registered under
         ``name`` after ``build``. The weight is a :class:`~ember.layers.variables.Variable`:
         a torch ``Parameter`` with Keras' ``assign``/``assign_add``/``assign_sub``.
@@ -161,15 +164,12 @@ class Layer(nn.Module):
             >>> Scale()(torch.full((2, 3), 2.0)).tolist()
             [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
         """
-        if constraint is not None:
-            raise ConfigError(
-                "add_weight(constraint=...) is not supported in ember. Fix: use a layer's "
-                "kernel_constraint, or apply the constraint in a callback."
-            )
+        projection = constraints.get(constraint)  # checked before the weight is made
         value = torch.empty(tuple(shape), dtype=as_torch_dtype(dtype))
         default = "glorot_uniform" if value.is_floating_point() and value.dim() >= 2 else "zeros"
         initializers.get(initializer or default)(value)
         weight = Variable(value, requires_grad=bool(trainable) and value.is_floating_point())
+        weight.constraint = projection  # applied by the engine after each optimizer step
         added = self.__dict__.setdefault("_added_weights", [])
         added.append((name or f"weight_{len(added)}", weight))
         if regularizer is not None:

@@ -1,6 +1,9 @@
 """Convolution variants: depthwise, depthwise-separable and transposed ("de-") convolutions.
 
 They share the geometry, "same" padding and channels-last views of :mod:`ember.layers.conv`.
+Their ``depthwise_constraint``/``pointwise_constraint`` see the kernels in Keras' layouts
+(depthwise ``(rows, cols, channels, depth_multiplier)``, pointwise ``(1, 1, in, filters)``),
+as ``kernel_constraint`` does (:mod:`ember.layers.constraints`).
 
 Example:
     >>> import torch
@@ -11,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -18,7 +22,7 @@ import torch.nn.functional as F
 
 from ember import checks
 from ember.errors import ConfigError
-from ember.layers import initializers, regularizers
+from ember.layers import constraints, initializers, regularizers
 from ember.layers.base import Layer
 from ember.layers.conv import (
     _convolve,
@@ -41,6 +45,38 @@ from ember.layers.core import (
 from ember.layers.registry import LAYERS
 
 _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
+class _InKerasLayout:
+    """``constraint`` applied to a kernel seen in Keras' layout (``keras_view(kernel)``, a
+    view); returns the projected kernel in its own layout. The engine applies it after each
+    optimizer step as the kernel's ``constraint`` (see ``Layer.add_weight``)."""
+
+    def __init__(self, constraint: Any, keras_view: Any) -> None:
+        self.constraint, self.keras_view = constraint, keras_view
+
+    def __call__(self, kernel: torch.Tensor) -> torch.Tensor:
+        projected = kernel.clone()
+        view = self.keras_view(projected)
+        view.copy_(self.constraint(view))
+        return projected
+
+
+def _keras_depthwise(kernel: torch.Tensor, multiplier: int) -> torch.Tensor:
+    """torch's grouped (channels * multiplier, 1, rows, cols) as Keras' depthwise kernel
+    (rows, cols, channels, multiplier), a view."""
+    rows, cols = kernel.shape[2:]
+    return kernel.view(-1, multiplier, rows, cols).permute(2, 3, 0, 1)
+
+
+def _keras_pointwise(kernel: torch.Tensor) -> torch.Tensor:
+    """torch's (filters, in, 1, 1) as Keras' pointwise kernel (1, 1, in, filters), a view."""
+    return kernel.permute(2, 3, 1, 0)
+
+
+def _constrain(kernel: torch.Tensor, constraint: Any, keras_view: Any) -> None:
+    if constraint is not None:
+        kernel.constraint = _InKerasLayout(constraint, keras_view)
 
 
 @LAYERS.register()
@@ -70,6 +106,8 @@ class DepthwiseConv2D(Layer):
         bias_regularizer: Any = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
+        depthwise_constraint: Any = None,
+        bias_constraint: Any = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         _set_geometry(self, kernel_size, strides, padding, data_format, dilation_rate)
@@ -79,6 +117,8 @@ class DepthwiseConv2D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)  # the engine reads it by name
         self.register_parameter("weight", None)
         self.register_parameter("bias", None)
 
@@ -86,6 +126,8 @@ class DepthwiseConv2D(Layer):
         channels = _expect_rank(self, input_shape)
         multiplier = self.depth_multiplier
         self.weight = _depthwise_kernel(self, channels, multiplier, self.depthwise_initializer)
+        depthwise_view = functools.partial(_keras_depthwise, multiplier=multiplier)
+        _constrain(self.weight, self.depthwise_constraint, depthwise_view)
         if self.use_bias:
             self.bias = _new_parameter((channels * multiplier,), self.bias_initializer)
 
@@ -130,6 +172,9 @@ class SeparableConv2D(Layer):
         bias_regularizer: Any = None,
         input_shape: tuple[int, ...] | None = None,
         name: str | None = None,
+        depthwise_constraint: Any = None,
+        pointwise_constraint: Any = None,
+        bias_constraint: Any = None,
     ) -> None:
         super().__init__(activation=activation, input_shape=input_shape, name=name)
         self.filters = checks.positive_int("filters", filters)
@@ -142,6 +187,9 @@ class SeparableConv2D(Layer):
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)  # the engine reads it by name
         for parameter in ("depthwise_weight", "pointwise_weight", "bias"):
             self.register_parameter(parameter, None)
 
@@ -153,6 +201,9 @@ class SeparableConv2D(Layer):
         )
         pointwise_shape = (self.filters, channels * multiplier, 1, 1)
         self.pointwise_weight = _new_kernel(self, pointwise_shape, self.pointwise_initializer)
+        depthwise_view = functools.partial(_keras_depthwise, multiplier=multiplier)
+        _constrain(self.depthwise_weight, self.depthwise_constraint, depthwise_view)
+        _constrain(self.pointwise_weight, self.pointwise_constraint, _keras_pointwise)
         if self.use_bias:
             self.bias = _new_parameter((self.filters,), self.bias_initializer)
 

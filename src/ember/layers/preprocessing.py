@@ -229,17 +229,27 @@ def _kept_axes(
 
 def _batches(data: Any) -> Iterator[torch.Tensor]:
     """``data`` as float64 batches: one array or tensor, or an iterable of batches."""
-    if isinstance(data, (np.ndarray, torch.Tensor)) or (
-        isinstance(data, (list, tuple)) and data and not hasattr(data[0], "shape")
+    if (
+        hasattr(data, "shape")  # an array, a tensor, a numpy scalar
+        or not isinstance(data, Iterable)
+        or (isinstance(data, (list, tuple)) and data and not hasattr(data[0], "shape"))
     ):
         data = [data]
     for batch in data:
         if isinstance(batch, (tuple, list)) and batch and hasattr(batch[0], "shape"):
             batch = batch[0]  # an (x, y) batch
+        if isinstance(batch, (int, float)):
+            batch = np.float64(batch)  # a number: the rank-0 error below
         if not hasattr(batch, "shape"):
             raise DataError(
                 f"Normalization.adapt takes an array, a tensor or an iterable of batches, "
                 f"received a batch of type {type(batch).__name__}. Fix: pass np.asarray(data)."
+            )
+        if len(batch.shape) == 0:
+            raise DataError(
+                f"Normalization.adapt takes a batch of samples (rank 1 or more, the batch axis "
+                f"first), received a scalar (rank 0): {batch!r}. Fix: pass an array of samples, "
+                f"e.g. np.asarray([...]) of shape (batch, features)."
             )
         if isinstance(batch, torch.Tensor):
             yield batch.detach().to("cpu", torch.float64)

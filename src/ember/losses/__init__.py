@@ -30,7 +30,7 @@ from typing import Any
 from torch import nn
 
 from ember.errors import ConfigError
-from ember.losses.base import EPSILON, LOSSES, Loss
+from ember.losses.base import EPSILON, LOSSES, Loss, masked_mean, step_weights
 from ember.losses.functions import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -62,6 +62,9 @@ __all__ = [
     "TorchLoss",
     "get",
     "logits_version",
+    "masked_mean",
+    "probabilities_version",
+    "step_weights",
     "validate_targets",
     "with_logits",
 ]
@@ -113,6 +116,35 @@ def with_logits(loss: Loss) -> Loss:
     raise ConfigError(
         f"the loss {loss.name!r} has no form that takes logits. Fix: keep the model's final "
         f"activation, or use an ember loss with from_logits=True."
+    )
+
+
+def probabilities_version(loss: Loss) -> Loss:
+    """The inverse of :func:`with_logits`: the same loss computed from probabilities, for a
+    model whose fused final activation must run after all (a masked sequence model, whose
+    output mask comes with the final layer's output); ``loss`` itself if it takes probabilities.
+
+    Example:
+        >>> probabilities_version(SparseCategoricalCrossentropy(from_logits=True))
+        SparseCategoricalCrossentropy(from_logits=False)
+    """
+    if not loss.from_logits or loss.kind == "regression":
+        return loss
+    if isinstance(loss, (BinaryCrossentropy, CategoricalCrossentropy)):
+        return type(loss)(from_logits=False, label_smoothing=loss.label_smoothing)
+    if isinstance(loss, SparseCategoricalCrossentropy):
+        return SparseCategoricalCrossentropy()
+    plain_bce = (
+        isinstance(loss, TorchLoss)
+        and type(loss.loss) is nn.BCEWithLogitsLoss
+        and loss.loss.weight is None
+        and loss.loss.pos_weight is None
+    )
+    if plain_bce:
+        return TorchLoss(nn.BCELoss(reduction=loss.loss.reduction))
+    raise ConfigError(
+        f"the loss {loss.name!r} takes logits and has no form that takes probabilities. Fix: "
+        f"pass from_logits=True and remove the model's final softmax/sigmoid."
     )
 
 

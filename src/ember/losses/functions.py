@@ -25,8 +25,11 @@ class _ElementwiseError(Loss):
     torch_loss = staticmethod(F.mse_loss)  # the same mean over the batch, fused
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return _per_sample_mean(self.values(y_pred, y_true))
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         y_pred, y_true = _like(y_pred, y_true)
-        return _per_sample_mean(self.error(y_pred - y_true))
+        return self.error(y_pred - y_true)
 
     def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return self.torch_loss(*_like(y_pred, y_true))
@@ -77,8 +80,11 @@ class Huber(Loss):
         self.delta = checks.positive_number("delta", delta)
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return _per_sample_mean(self.values(y_pred, y_true))
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         y_pred, y_true = _like(y_pred, y_true)
-        return _per_sample_mean(F.huber_loss(y_pred, y_true, reduction="none", delta=self.delta))
+        return F.huber_loss(y_pred, y_true, reduction="none", delta=self.delta)
 
     def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return F.huber_loss(*_like(y_pred, y_true), delta=self.delta)
@@ -103,10 +109,13 @@ class KLDivergence(Loss):
     name = "kl_divergence"
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        divergence = self.values(y_pred, y_true)
+        return _per_sample_mean(divergence) if divergence.ndim > 1 else divergence
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         y_pred, y_true = _like(y_pred, y_true)
         y_true, y_pred = y_true.clamp(EPSILON, 1.0), y_pred.clamp(EPSILON, 1.0)
-        divergence = (y_true * torch.log(y_true / y_pred)).sum(-1)  # (N, ...) without the last axis
-        return _per_sample_mean(divergence) if divergence.ndim > 1 else divergence
+        return (y_true * torch.log(y_true / y_pred)).sum(-1)  # (N, ...) without the last axis
 
 
 # -- what binary and categorical cross-entropy share ---------------------------------------------
@@ -130,6 +139,11 @@ class _SmoothedCrossentropy(Loss):
 
     def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return self._values(y_pred, y_true, "mean")
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        unreduced = self._values(y_pred, y_true, "none")
+        # Categorical rows (N * steps,) go back to (N, steps); binary values keep y_pred's shape.
+        return unreduced if unreduced.shape == y_pred.shape else unreduced.view(y_pred.shape[:-1])
 
     def extra_repr(self) -> str:
         return f"from_logits={self.from_logits}, label_smoothing={self.label_smoothing}"
@@ -191,6 +205,9 @@ class Hinge(Loss):
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return _per_sample_mean(_hinge_margins(y_pred, y_true))
 
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return _hinge_margins(y_pred, y_true)
+
 
 @LOSSES.register("squared_hinge")
 class SquaredHinge(Loss):
@@ -210,6 +227,9 @@ class SquaredHinge(Loss):
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return _per_sample_mean(_hinge_margins(y_pred, y_true).square())
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return _hinge_margins(y_pred, y_true).square()
 
 
 # -- multiclass -----------------------------------------------------------------------------------
@@ -279,6 +299,9 @@ class SparseCategoricalCrossentropy(Loss):
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return _per_sample_mean(self._rows(y_pred, y_true, "none").reshape(y_pred.shape[0], -1))
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return self._rows(y_pred, y_true, "none").view(y_pred.shape[:-1])  # (N, steps)
 
     def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         if (

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ember.errors import ConfigError
-from ember.losses.base import Loss, _like, _per_sample_mean, _weighted_mean
+from ember.losses.base import Loss, _like, _per_sample_mean, _weighted_mean, masked_mean
 
 _TORCH_KINDS: dict[type, tuple[str, bool, str]] = {  # type -> (kind, from_logits, targets)
     nn.CrossEntropyLoss: ("multiclass", True, "any"),
@@ -79,8 +79,10 @@ class TorchLoss(Loss):
         return _like(y_pred, y_true)
 
     def per_sample(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-        values = self._per_element_loss()(*self._prepare(y_pred, y_true))
-        return _per_sample_mean(values.reshape(y_pred.shape[0], -1))
+        return _per_sample_mean(self.values(y_pred, y_true).reshape(y_pred.shape[0], -1))
+
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return self._per_element_loss()(*self._prepare(y_pred, y_true))
 
     def mean_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         return self.loss(*self._prepare(y_pred, y_true))
@@ -94,7 +96,7 @@ class FunctionLoss(Loss):
 
     ``kind`` and ``from_logits`` are read from attributes of the function if it has them
     (default: a regression loss; ``F.cross_entropy`` and the other torch cross-entropies are
-    known). A scalar result cannot be weighted per sample.
+    known). A scalar result cannot be weighted per sample, nor masked per step.
 
     Example:
         >>> import torch
@@ -113,20 +115,27 @@ class FunctionLoss(Loss):
         self.from_logits = bool(getattr(function, "from_logits", known[1]))
         self.targets = getattr(function, "targets", known[2])
 
+    def values(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        return self.function(y_pred, y_true)
+
     def forward(
         self,
         y_pred: torch.Tensor,
         y_true: torch.Tensor,
         sample_weight: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         values = self.function(y_pred, y_true)
         if values.ndim == 0:
-            if sample_weight is not None:
+            if sample_weight is not None or mask is not None:
+                what = "the output mask" if mask is not None else "sample_weight/class_weight"
                 raise ConfigError(
-                    f"the loss {self.name!r} returns a scalar, so sample_weight/class_weight "
-                    f"cannot be applied. Fix: return one loss per sample (shape (N,))."
+                    f"the loss {self.name!r} returns a scalar, so {what} cannot be applied. "
+                    f"Fix: return one loss per sample (shape (N,)), or per step (N, steps)."
                 )
             return values
+        if mask is not None:
+            return masked_mean(values, mask, sample_weight)
         per_sample = _per_sample_mean(values)
         if sample_weight is None:
             return per_sample.mean()

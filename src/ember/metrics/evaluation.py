@@ -67,6 +67,26 @@ def _shaped_like(y: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
     return y.reshape(outputs.shape)
 
 
+def _row_mask(mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """An output mask ``(N, steps)`` as one flag per row of ``target``: per step, or per value
+    where ``target`` is flat with several binary outputs per step."""
+    kept = mask.reshape(-1)
+    if target.numel() % max(kept.numel(), 1):
+        raise DataError(
+            f"expected outputs whose first axes are the output mask's {tuple(mask.shape)}, "
+            f"received labels of shape {tuple(target.shape)}. Fix: give the model one output "
+            f"per step, (N, steps, units), and labels of shape (N, steps)."
+        )
+    if target.ndim == 1 and target.numel() != kept.numel():
+        kept = kept.repeat_interleave(target.numel() // kept.numel())
+    return kept
+
+
+def _rows(values: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """``values`` as one row per flag of ``kept`` (per step), ready to be selected by it."""
+    return values.reshape(kept.numel(), -1)
+
+
 def _concatenated(stored: list[torch.Tensor]) -> torch.Tensor | None:
     """Concatenate in place of the pieces (so the next compute is cheap), leaving them usable."""
     if not stored:

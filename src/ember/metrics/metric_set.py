@@ -12,6 +12,8 @@ from ember.errors import ConfigError, DataError
 from ember.metrics.evaluation import (
     _concatenated,
     _label_metric,
+    _row_mask,
+    _rows,
     _score_metric,
     _shaped_like,
     _value_metric,
@@ -33,11 +35,16 @@ class MetricSet:
         specs: metric names (``"accuracy"``, ``"f1_per_class"``, ``"auc"`` ...), ``MetricSpec``
             objects such as ``TopKAccuracy(3)``, torchmetrics ``Metric`` objects (fed once, at
             ``compute``), or functions ``fn(y_pred, y_true) -> scalar`` (averaged over batches,
-            weighted by batch size).
+            weighted by batch size). A metric given by name is logged under that name, as in
+            Keras 3 (``"mean_absolute_error"`` and ``"mae"`` are the same metric, logged as
+            given); a ``per_class`` one as ``NAME_class_I``.
         kind: ``"multiclass"``, ``"binary"`` or ``"regression"`` (the loss's ``kind``).
         num_outputs: the model's outputs on the last axis (the number of classes for multiclass).
         from_logits: whether the outputs are logits (softmax/sigmoid is applied for scores, and
             binary outputs are thresholded at 0 instead of 0.5).
+
+    ``update`` takes the output mask of a sequence model (``(N, steps)``, True at real steps):
+    every metric then counts the real steps only, as Keras weights its metrics by the mask.
 
     Example:
         >>> import torch
@@ -141,6 +148,7 @@ class MetricSet:
         self._scores: list[torch.Tensor] = []
         self._targets: list[torch.Tensor] = []
         self._raw: list[torch.Tensor] = []
+        self._kept: list[torch.Tensor] = []  # with masks: which stored rows are real steps
 
     def to(self, device: torch.device | str) -> MetricSet:
         """Move what is accumulated (and torchmetrics objects) to ``device``; returns self."""
@@ -150,39 +158,57 @@ class MetricSet:
             self._correct = self._correct.to(device)
         self._correct_top_k = {k: v.to(device) for k, v in self._correct_top_k.items()}
         self._function_sums = {k: v.to(device) for k, v in self._function_sums.items()}
-        for stored in (self._predictions, self._scores, self._targets, self._raw):
+        for stored in (self._predictions, self._scores, self._targets, self._raw, self._kept):
             stored[:] = [t.to(device) for t in stored]
         return self
 
     # -- per batch: cheap, on the device, no host sync ----------------------------------------
-    def update(self, outputs: torch.Tensor, y: torch.Tensor) -> None:
-        """Accumulate one batch of raw model ``outputs`` (logits if ``from_logits``) and labels."""
+    def update(
+        self, outputs: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> None:
+        """Accumulate one batch of raw model ``outputs`` (logits if ``from_logits``) and labels;
+        with the outputs' ``mask``, of their real steps only (a task's outputs carry a mask on
+        every batch or on none)."""
         if outputs.requires_grad:
             outputs = outputs.detach()
         if self.kind == "multiclass":
-            predictions, target = self._update_multiclass(outputs, y)
+            predictions, target = self._update_multiclass(outputs, y, mask)
         elif self.kind == "binary":
             predictions, target = self._update_binary(outputs, y)
         else:
             predictions, target = outputs, _shaped_like(y, outputs)
+        kept = None
+        if mask is not None:
+            kept = _row_mask(mask, target)
+            if self.kind == "regression":  # one row per step, as the mask counts them
+                predictions, target = _rows(predictions, kept), _rows(target, kept)
+            if self._keep_targets:
+                self._kept.append(kept)
         if self._count_accuracy:
-            correct = (predictions == target).sum()
+            hits = predictions == target
+            correct = (hits if kept is None else hits & kept).sum()
             self._correct = correct if self._correct is None else self._correct + correct
         if self._keep_labels:
             self._predictions.append(predictions)
         if self._keep_values and self.kind == "regression":
-            self._scores.append(outputs)
+            self._scores.append(predictions)
         if self._keep_targets:
             self._targets.append(target)
         if self._keep_raw:
-            self._raw.append(outputs)
+            self._raw.append(outputs if kept is None else _rows(outputs, kept))
+        count = target.numel() if kept is None else kept.sum()
+        if mask is not None and self.functions:
+            # A function sees the real steps alone (selecting them reads the mask on the host).
+            outputs, y = outputs[mask], y[mask]
         for name, function in self.functions.items():
-            value = function(outputs, y).detach().float() * target.numel()
+            value = function(outputs, y).detach().float() * count
             total = self._function_sums.get(name)
             self._function_sums[name] = value if total is None else total + value
-        self._samples += target.numel()
+        self._samples += count
 
-    def _update_multiclass(self, outputs: torch.Tensor, y: torch.Tensor):
+    def _update_multiclass(
+        self, outputs: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None
+    ):
         classes = outputs.shape[-1]
         if y.is_floating_point() and y.shape == outputs.shape and classes > 1:
             target = y.argmax(-1).reshape(-1)  # one-hot or probability targets
@@ -198,7 +224,8 @@ class MetricSet:
                 f"indices of shape (N,) or one-hot labels of shape (N, {classes})."
             )
         for k in self._top_k:
-            hits = (rows.topk(k, dim=-1).indices == target[:, None]).any(-1).sum()
+            hits = (rows.topk(k, dim=-1).indices == target[:, None]).any(-1)
+            hits = (hits if mask is None else hits & mask.reshape(-1)).sum()
             total = self._correct_top_k.get(k)
             self._correct_top_k[k] = hits if total is None else total + hits
         if self._keep_scores:
@@ -260,9 +287,14 @@ class MetricSet:
         predictions, scores, targets, raw = (
             _concatenated(s) for s in (self._predictions, self._scores, self._targets, self._raw)
         )
+        kept = _concatenated(self._kept)
+        if kept is not None:  # masked outputs: the real steps only
+            predictions, scores, targets, raw = (
+                None if t is None else t[kept] for t in (predictions, scores, targets, raw)
+            )
         for spec in self.specs:
             if spec.metric == "accuracy":
-                results["accuracy"] = self._correct.float() / self._samples
+                results[spec.log_name] = self._correct.float() / self._samples
             elif isinstance(spec, TopKAccuracy):
                 results[spec.log_name] = self._correct_top_k[spec.k].float() / self._samples
             elif spec.metric in _VALUE_METRICS:

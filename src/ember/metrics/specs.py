@@ -30,13 +30,16 @@ class MetricSpec:
         metric: ``"accuracy"``, ``"precision"``, ``"f1"``, ``"auc"``, ``"mse"`` ...
         average: ``"macro"``, ``"micro"`` or ``"per_class"`` for precision/recall/f1/specificity;
             None means macro for multiclass and the positive class for binary outputs.
+        name: the name it is logged under (Keras' ``name``); None: ``metric`` with its average.
 
     Example:
         >>> MetricSpec("f1", average="per_class").log_name
         'f1_per_class'
+        >>> MetricSpec("mae", name="mean_absolute_error").log_name
+        'mean_absolute_error'
     """
 
-    def __init__(self, metric: str, average: str | None = None) -> None:
+    def __init__(self, metric: str, average: str | None = None, *, name: str | None = None) -> None:
         if average is not None and (metric not in _AVERAGED or average not in _AVERAGES):
             raise ConfigError(
                 f"expected average in {sorted(_AVERAGES)} for one of {sorted(_AVERAGED)}, "
@@ -44,14 +47,18 @@ class MetricSpec:
             )
         self.metric = metric
         self.average = average
+        self.name = name
 
     @property
     def log_name(self) -> str:
         """The name under which the metric is logged (per-class metrics log ``NAME_class_I``)."""
+        if self.name is not None:
+            return self.name
         return self.metric if self.average is None else f"{self.metric}_{self.average}"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.metric!r}, average={self.average!r})"
+        named = "" if self.name is None else f", name={self.name!r}"
+        return f"{type(self).__name__}({self.metric!r}, average={self.average!r}{named})"
 
 
 _AVERAGES = {"macro", "micro", "per_class"}
@@ -65,16 +72,17 @@ class TopKAccuracy(MetricSpec):
         'top_3_accuracy'
     """
 
-    def __init__(self, k: int = 5) -> None:
-        super().__init__("top_k_accuracy")
+    def __init__(self, k: int = 5, *, name: str | None = None) -> None:
+        super().__init__("top_k_accuracy", name=name)
         self.k = checks.positive_int("k", k)
 
     @property
     def log_name(self) -> str:
-        return f"top_{self.k}_accuracy"
+        return f"top_{self.k}_accuracy" if self.name is None else self.name
 
     def __repr__(self) -> str:
-        return f"TopKAccuracy(k={self.k})"
+        named = "" if self.name is None else f", name={self.name!r}"
+        return f"TopKAccuracy(k={self.k}{named})"
 
 
 def _register(names: Sequence[str], metric: str, average: str | None = None) -> None:
@@ -111,7 +119,7 @@ def get(spec: Any) -> Any:
 
     Example:
         >>> get("acc")
-        MetricSpec('accuracy', average=None)
+        MetricSpec('accuracy', average=None, name='acc')
     """
     return resolve(spec)[1]
 
@@ -121,15 +129,21 @@ def _snake_case(name: str) -> str:
 
 
 def resolve(spec: Any) -> tuple[str, Any]:
-    """``(log name, entry)`` for one metric spec: a name becomes a :class:`MetricSpec`;
-    ``MetricSpec`` and torchmetrics objects and functions come back as they are.
+    """``(log name, entry)`` for one metric spec: a name becomes a :class:`MetricSpec` logged
+    under that name, as Keras 3 logs a metric given by name (``"mean_absolute_error"`` stays
+    ``"mean_absolute_error"``, ``"acc"`` stays ``"acc"``); ``MetricSpec`` and torchmetrics
+    objects and functions come back as they are, logged under their own names.
 
     Example:
-        >>> resolve("f1_macro")
-        ('f1_macro', MetricSpec('f1', average='macro'))
+        >>> resolve("mean_absolute_error")
+        ('mean_absolute_error', MetricSpec('mae', average=None, name='mean_absolute_error'))
+        >>> resolve(TopKAccuracy(3))
+        ('top_3_accuracy', TopKAccuracy(k=3))
     """
     if isinstance(spec, str):
-        spec = METRICS.get(spec)()
+        entry = METRICS.get(spec)()
+        entry.name = spec  # a fresh spec from the registry's factory: ours to name
+        return spec, entry
     if isinstance(spec, MetricSpec):
         return spec.log_name, spec
     if isinstance(spec, torchmetrics.Metric):

@@ -1,6 +1,6 @@
 """Keras' model attributes over the engine's state: ``trainable``, ``stop_training``,
-``weights``/``trainable_weights``/``non_trainable_weights``; ``Model`` takes them as properties,
-and ``evaluate``'s list of values in Keras' order.
+``optimizer``, ``weights``/``trainable_weights``/``non_trainable_weights``; ``Model`` takes them
+as properties, and ``evaluate``'s list of values in Keras' order.
 
 Example:
     >>> import torch, ember
@@ -17,6 +17,7 @@ from typing import Any
 from torch import nn
 
 from ember.layers.freezing import is_trainable, set_trainable
+from ember.models.keras_optimizer import KerasOptimizer
 from ember.tasks.multi_output import MultiOutput
 
 
@@ -55,6 +56,18 @@ stop_training = property(
     _get_stop_training,
     _set_stop_training,
     doc="Keras' ``model.stop_training``: set it from a callback to stop after this epoch.",
+)
+
+
+def _optimizer(model: Any) -> KerasOptimizer | None:
+    return None if model.trainer is None else KerasOptimizer(model.trainer)
+
+
+optimizer = property(
+    _optimizer,
+    doc="""Keras' ``model.optimizer`` (None before ``compile``): the compiled optimizer, whose
+    ``learning_rate`` reads and sets the rate the engine trains with (see
+    :class:`~ember.models.keras_optimizer.KerasOptimizer`).""",
 )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from ember import losses
 from ember import metrics as ember_metrics
 from ember.errors import ConfigError
-from ember.optimizers import OPTIMIZERS
+from ember.optimizers import OPTIMIZERS, OptimizerSpec
 from ember.optimizers.spec import CommonArguments
 
 # Keras settings ember lacks, at values that change nothing (None changes nothing either).
@@ -31,6 +31,8 @@ _OPTIMIZER_INERT = {"name", "ema_momentum", "ema_overwrite_frequency"}  # unused
 _LOSS_NEUTRAL = {"reduction": "sum_over_batch_size", "axis": -1, "label_smoothing": 0.0}
 _LOSS_INERT = {"name", "dtype", "from_logits"}  # from_logits becomes compile's argument
 _UNSET = object()
+# The ember specs that are Keras optimizers under the same class name (Rprop is torch's only).
+_KERAS_OPTIMIZERS = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}
 
 
 def keras_compile_arguments(compile_config: dict[str, Any]) -> dict[str, Any]:
@@ -51,15 +53,18 @@ def keras_compile_arguments(compile_config: dict[str, Any]) -> dict[str, Any]:
 
 def keras_compile_config(compiled: dict[str, Any] | None) -> dict[str, Any] | None:
     """Keras' ``compile_config`` for ember's ``model.compile_config``, or None when a setting is
-    an object rather than a name (the model is then saved uncompiled)."""
+    an object Keras cannot name (the model is then saved uncompiled). An optimizer spec of a
+    Keras class with a constant learning rate is written as Keras writes it (class and
+    arguments), e.g. ``RMSprop(learning_rate=0.1)``."""
     if not compiled:
         return None
+    optimizer = keras_optimizer_config(compiled["optimizer"])
     try:
-        json.dumps(compiled)
+        json.dumps({**compiled, "optimizer": optimizer})
     except (TypeError, ValueError):
         return None
     return {
-        "optimizer": compiled["optimizer"],
+        "optimizer": optimizer,
         "loss": compiled["loss"],
         "loss_weights": compiled.get("loss_weights"),
         "metrics": compiled.get("metrics"),
@@ -68,6 +73,34 @@ def keras_compile_config(compiled: dict[str, Any] | None) -> dict[str, Any] | No
         "steps_per_execution": 1,
         "jit_compile": False,
     }
+
+
+def keras_optimizer_config(optimizer: Any) -> Any:
+    """``optimizer`` as Keras 3 serialises it in a ``compile_config``: a name stays a name, a
+    spec of a Keras optimizer class with a constant learning rate becomes ``{"class_name",
+    "config"}``; anything else comes back as it is (and is not written).
+
+    Example:
+        >>> from ember.optimizers import RMSprop
+        >>> config = keras_optimizer_config(RMSprop(learning_rate=0.1))
+        >>> config["class_name"], config["config"]["learning_rate"], config["config"]["rho"]
+        ('RMSprop', 0.1, 0.9)
+    """
+    kind = type(optimizer).__name__
+    if not isinstance(optimizer, OptimizerSpec) or kind not in _KERAS_OPTIMIZERS:
+        return optimizer
+    if optimizer.schedule is not None:
+        return optimizer  # a schedule object: not written (Keras' schedules have other names)
+    config: dict[str, Any] = {"name": kind.lower(), "learning_rate": optimizer.learning_rate}
+    own = inspect.signature(type(optimizer).__init__).parameters
+    for name, parameter in own.items():
+        if name not in ("self", "learning_rate") and parameter.kind is not parameter.VAR_KEYWORD:
+            config[name] = getattr(optimizer, name)
+    for name in ("clipnorm", "clipvalue", "global_clipnorm"):
+        config[name] = getattr(optimizer, name)
+    if optimizer.maximize:  # ember's own argument: only where it changes something
+        config["maximize"] = True
+    return {"module": "keras.optimizers", "class_name": kind, "config": config}
 
 
 def _optimizer(value: Any) -> Any:
@@ -124,7 +157,19 @@ def _metrics(value: Any) -> Any:
         config = value.get("config") or {}
         if set(config) - {"name", "dtype"}:
             raise ConfigError(f"its metric {value['class_name']} has settings {config}.")
-        return _metrics(value["class_name"])
+        kind, name = _metrics(value["class_name"]), config.get("name")
+        # Keras logs a metric object under its name: keep the name where ember knows it as the
+        # same metric (MeanAbsoluteError() is logged as "mean_absolute_error").
+        if isinstance(name, str) and name in ember_metrics.METRICS and _same(name, kind):
+            return name
+        return kind
     if isinstance(value, dict):
         return {key: _metrics(item) for key, item in value.items()}
     raise ConfigError(f"its metric {value!r} is not a name or a Keras metric ember has.")
+
+
+def _same(name: str, other: str) -> bool:
+    def identity(spec: Any) -> tuple:
+        return type(spec), spec.metric, spec.average
+
+    return identity(ember_metrics.get(name)) == identity(ember_metrics.get(other))

@@ -22,7 +22,7 @@ from ember.errors import ConfigError
 from ember.layers.base import call_in_mode
 from ember.layers.symbolic import call_symbolic, is_symbolic
 from ember.layers.weight_arrays import get_weights, set_weights
-from ember.models import fit_arguments, keras_attributes, keras_steps
+from ember.models import fit_arguments, keras_attributes, keras_steps, summary
 from ember.models.call_arguments import (
     build_with_zeros,
     functional_subclass,
@@ -171,6 +171,7 @@ class Model(nn.Module):
     # Keras' attributes (ember.models.keras_attributes)
     trainable = keras_attributes.trainable
     stop_training = keras_attributes.stop_training
+    optimizer = keras_attributes.optimizer
     weights = keras_attributes.weights
     trainable_weights = keras_attributes.trainable_weights
     non_trainable_weights = keras_attributes.non_trainable_weights
@@ -333,10 +334,11 @@ class Model(nn.Module):
         return summarize(self, input_shape=input_shape, print_fn=print_fn)
 
     def count_params(self) -> int:
-        """Number of parameters (the model must be built)."""
+        """Number of weights as Keras counts them: trainable and not, with statistics such as
+        Normalization's mean and variance (the model must be built)."""
         self.ensure_built()
         saving.check_built(self.network, "count_params")
-        return sum(p.numel() for p in self.network.parameters())
+        return sum(summary.count(self.network))
 
     def get_weights(self) -> list[np.ndarray]:
         """Every weight as a numpy array, in Keras' order and layouts (Keras' ``get_weights``)."""

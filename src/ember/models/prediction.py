@@ -1,5 +1,6 @@
 """What ``Model.predict`` does: text through the attached tokenizer, batches, test-time
-augmentation, Keras' predict hooks, and numpy out for numpy (or text) in.
+augmentation, Keras' predict hooks, and numpy out for numpy (or text) in: an array, or a
+list, tuple or dict of them (a model with several inputs), as Keras returns numpy.
 
 Example:
     >>> import numpy as np, torch, ember
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.data.structure import map_structure
+from ember.data.structure import leaves, map_structure
 from ember.data.test_time import with_test_time_augmentation
 from ember.errors import DataError
 from ember.models import fit_arguments
@@ -34,7 +35,7 @@ def predict_outputs(
     callbacks: Sequence[Any] | None,
 ) -> Any:
     """``model``'s outputs for ``x`` (see :meth:`ember.Model.predict`)."""
-    as_numpy = isinstance(x, (np.ndarray, list))
+    as_numpy = isinstance(x, list) or any(isinstance(leaf, np.ndarray) for leaf in leaves(x))
     if is_text_batch(x):
         as_numpy = True  # like Keras: text in, numpy out
         if model.text_encoding is None:
@@ -48,10 +49,7 @@ def predict_outputs(
     size = fit_arguments.batch_size_or_default(batch_size)
     data = fit_arguments.batches_for(model, x, None, size, False, None, trainer.device)
     using = None if tta is None else with_test_time_augmentation(model.network, tta)
-    callbacks = with_model(callbacks, model)
-    for callback in callbacks:  # Keras' predict hooks, for callbacks that have them
-        getattr(callback, "on_predict_begin", lambda logs=None: None)({})
-    outputs = map_structure(lambda t: t.cpu(), trainer.predict(data, using=using))
-    for callback in callbacks:
-        getattr(callback, "on_predict_end", lambda logs=None: None)({})
+    callbacks = with_model(callbacks, model)  # their predict hooks run in the engine's pass
+    outputs = trainer.predict(data, using=using, callbacks=callbacks)
+    outputs = map_structure(lambda t: t.cpu(), outputs)
     return map_structure(lambda t: t.numpy(), outputs) if as_numpy else outputs

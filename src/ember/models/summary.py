@@ -8,6 +8,7 @@ layer has several), its ``index``-th output; inputs are ``name[0][0]``.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,16 +19,48 @@ from rich.table import Table
 from torch import nn
 
 from ember.errors import ConfigError
+from ember.layers.base import Layer
+from ember.layers.keras_weights import keras_weights
 from ember.layers.symbolic import flatten
 
 
 def count(module: nn.Module) -> tuple[int, int]:
-    """(trainable, non-trainable) counts as Keras reports them: frozen weights and float buffers
-    (batch-norm statistics) are non-trainable."""
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
-    frozen += sum(b.numel() for b in module.buffers() if b.is_floating_point())
+    """(trainable, non-trainable) counts as Keras reports them (``count_params``): the weights
+    Keras lists (:func:`~ember.layers.keras_weights.keras_weights`), so an adapted
+    Normalization's mean, variance and count and batch norm's moving statistics count as
+    non-trainable, a Normalization given its statistics has none, and an LSTM has one bias.
+
+    Example:
+        >>> import torch
+        >>> from ember import layers
+        >>> norm = layers.Normalization()
+        >>> norm.adapt(torch.randn(8, 3))
+        >>> count(norm)  # mean (3,), variance (3,) and the count of samples, as in Keras
+        (0, 7)
+    """
+    if not _holds_keras_layers(module):  # an ember layer whose weights Keras lists as its own
+        keras_total = sum(math.prod(w.shape) for w in keras_weights(module))
+        trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        stored = sum(p.numel() for p in module.parameters())
+        stored += sum(b.numel() for b in module.buffers() if b.is_floating_point())
+        if trainable:  # Keras' layout differs in the trainable weights (an LSTM's one bias)
+            trainable += keras_total - stored
+        return trainable, keras_total - trainable
+    trainable = sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters(recurse=False) if not p.requires_grad)
+    frozen += sum(b.numel() for b in module.buffers(recurse=False) if b.is_floating_point())
+    for child in module.children():
+        child_trainable, child_frozen = count(child)
+        trainable, frozen = trainable + child_trainable, frozen + child_frozen
     return trainable, frozen
+
+
+def _holds_keras_layers(module: nn.Module) -> bool:
+    """Whether ``module`` is a model, a plain torch module or a wrapper of ember layers (which
+    are counted one by one), rather than one ember layer."""
+    if not isinstance(module, Layer):
+        return True
+    return any(isinstance(m, Layer) for m in module.modules() if m is not module)
 
 
 def summarize(

@@ -75,13 +75,15 @@ class Agent:
             call(self._hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
-        call(self._hooks, "on_fit_end", {})
+        call(
+            self._hooks, "on_fit_end", dict(history[-1]) if history else {}
+        )  # as Keras' on_train_end
         return history
 
     def batch_end(self, index: int) -> None:
         """Call after each environment step of an epoch (the progress bar redraws from it)."""
         self.steps_done = index + 1
-        for hook in self._hooks["on_batch_end"]:
+        for hook in (*self._hooks["on_batch_end"], *self._hooks.get("on_train_batch_end", ())):
             hook(index, {})
 
     def run_epoch(self, epoch: int) -> dict[str, float]:

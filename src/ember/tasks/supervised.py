@@ -18,6 +18,7 @@ from ember.data.structure import leaves, map_structure
 from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer, reset_states, shape_matches
 from ember.metrics import MetricSet
+from ember.tasks.masking import output_mask, step_weights, track_masks, untrack_masks
 from ember.train.task import Task
 
 Batch = tuple[torch.Tensor, ...]
@@ -40,6 +41,13 @@ class Supervised(Task):
             (``sparse_categorical_crossentropy`` becomes ``categorical_crossentropy``), and
             the training metrics compare with their most likely class, as Keras' metrics do
             on mixed labels. Validation and prediction batches are never transformed.
+
+    A model whose output carries a Keras mask (``Embedding(mask_zero=True)``, recurrent layers
+    with ``return_sequences``, a per-step head) has its loss and every metric weighted per step
+    by that mask, as Keras does: padded steps count in neither, and the loss is divided by the
+    batch's real steps. Sample and class weights then weigh steps: a per-sample weight ``(N,)``
+    each of its steps, a per-step one ``(N, steps)`` its step, a class weight each step by its
+    label. Other models run as before, without a hook or a check per step.
 
     Example:
         >>> import torch, ember
@@ -88,6 +96,8 @@ class Supervised(Task):
                 )
         self.forward = logits or module
         self.from_logits = from_logits or logits is not None
+        self._logits_loss = logits is not None  # the loss was fused with the final activation
+        self._masked: bool | None = None  # whether outputs carry a mask; known at set-up
         self.metric_specs = list(metrics or [])
         self.metrics: MetricSet | None = None
         self.class_weight = class_weight
@@ -123,6 +133,8 @@ class Supervised(Task):
         finally:
             self.module.train(was_training)
             reset_states(self.module)
+        if self._masked is None:
+            self._masked = self._track_output_mask(x)
         num_outputs = outputs.shape[-1] if outputs.ndim > 1 else 1
         if len(example) > 1:
             # The labels as they come, before any batch_transform mixes them.
@@ -159,6 +171,29 @@ class Supervised(Task):
             and (m.regularization_loss() is not None or getattr(m, "adds_losses", False))
         ]
 
+    def _track_output_mask(self, x: Any) -> bool:
+        """Whether the module's output carries a mask: hooks follow it (Keras' ``_keras_mask``)
+        only then. The fused logits skip the final layer, so a masked model's loss takes its
+        probabilities instead, as Keras computes it."""
+        if not track_masks(self.module):
+            return False
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                masked = output_mask(self.module(map_structure(lambda t: t[:2], x))) is not None
+        finally:
+            self.module.train(was_training)
+            reset_states(self.module)
+        if not masked:
+            untrack_masks(self.module)
+        elif self._logits_loss:
+            self.forward = self.module
+            self.loss = loss_registry.probabilities_version(self.loss)
+            self._mixed_loss = loss_registry.probabilities_version(self._mixed_loss)
+            self.from_logits = self.loss.from_logits
+        return masked
+
     def compile(self) -> None:
         """Route the forward pass through ``torch.compile``."""
         self.forward = torch.compile(self.forward)
@@ -171,10 +206,12 @@ class Supervised(Task):
             return self.validation_step(batch)
         x, y = self.batch_transform(batch[0], batch[1])
         outputs = self.forward(x)
-        loss = self._loss(outputs, y, batch[2] if len(batch) > 2 else None, self._mixed_loss)
+        mask = output_mask(outputs) if self._masked else None
+        weight = batch[2] if len(batch) > 2 else None
+        loss = self._loss(outputs, y, weight, self._mixed_loss, mask)
         if self.metrics is not None:
             mixed = y.is_floating_point() and not batch[1].is_floating_point()
-            self.metrics.update(outputs.detach(), y.argmax(-1) if mixed else y)
+            self.metrics.update(outputs.detach(), y.argmax(-1) if mixed else y, mask)
         return {"loss": loss}
 
     def validation_step(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -182,9 +219,10 @@ class Supervised(Task):
         the engine under ``inference_mode``, and as the training step without a transform."""
         x, y = batch[0], batch[1]
         outputs = self.forward(x)
-        loss = self._loss(outputs, y, batch[2] if len(batch) > 2 else None)
+        mask = output_mask(outputs) if self._masked else None
+        loss = self._loss(outputs, y, batch[2] if len(batch) > 2 else None, mask=mask)
         if self.metrics is not None:
-            self.metrics.update(outputs.detach(), y)
+            self.metrics.update(outputs.detach(), y, mask)
         return {"loss": loss}
 
     def predict_step(self, batch: Batch) -> torch.Tensor:
@@ -195,13 +233,15 @@ class Supervised(Task):
         self, outputs: torch.Tensor, y: torch.Tensor, sample_weight: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The compiled loss of ``outputs`` against ``y``, with class and sample weights and the
-        layers' weight penalties, as a step computes it (Keras' ``compute_loss``)."""
-        return self._loss(outputs, y, sample_weight)
+        layers' weight penalties, as a step computes it (Keras' ``compute_loss``); weighted by
+        the mask ``outputs`` carry, if any."""
+        return self._loss(outputs, y, sample_weight, mask=output_mask(outputs))
 
     def update_metrics(self, outputs: torch.Tensor, y: torch.Tensor) -> None:
-        """Add one batch to the metrics (Keras' ``compute_metrics``); read once per epoch."""
+        """Add one batch to the metrics (Keras' ``compute_metrics``), weighted by the mask
+        ``outputs`` carry, if any; read once per epoch."""
         if self.metrics is not None:
-            self.metrics.update(outputs.detach(), y)
+            self.metrics.update(outputs.detach(), y, output_mask(outputs))
 
     def _loss(
         self,
@@ -209,13 +249,18 @@ class Supervised(Task):
         y: torch.Tensor,
         sample_weight: torch.Tensor | None,
         loss_function: loss_registry.Loss | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         loss_function = self.loss if loss_function is None else loss_function
-        if self._class_weights is not None:
+        if mask is not None:
+            weights = step_weights(mask, y, sample_weight, self._class_weights)
+            loss = loss_function(outputs, y, sample_weight=weights, mask=mask)
+        elif self._class_weights is not None:
             index = y.view(-1) if y.ndim <= 1 or y.shape[-1] == 1 else y.argmax(-1)
             class_weight = self._class_weights[index.long()]
             sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
-        if sample_weight is None:
+            loss = loss_function(outputs, y, sample_weight=sample_weight)
+        elif sample_weight is None:
             loss = loss_function(outputs, y)
         else:
             loss = loss_function(outputs, y, sample_weight=sample_weight)

@@ -16,10 +16,14 @@ class Callback:
     """Base class for callbacks. Override the hooks you need; each default does nothing.
 
     ``self.trainer`` is set before training starts (``self.model`` is its module). Set
-    ``self.trainer.stop_training = True`` to stop after the current epoch.
+    ``self.trainer.stop_training = True`` to stop after the current epoch. Keras' hook names
+    (``on_train_begin``, ``on_test_batch_end`` ...) work too: see :mod:`ember.train.hooks`.
 
-    Batch hooks receive logs holding *tensors* (e.g. the batch loss); reading one with ``float()``
-    synchronises with the device, so only do it when you need it.
+    ``on_batch_end`` receives the step's outputs: tensors (e.g. the batch loss), and ``float()``
+    of one synchronises with the device, so only do it when you need it. Keras'
+    ``on_train_batch_end``/``on_test_batch_end`` receive Keras' logs instead, the means of the
+    losses and metrics over the epoch so far (a :class:`~ember.train.batch_logs.BatchLogs`,
+    computed when first read).
 
     Example:
         >>> class PrintLoss(Callback):
@@ -42,7 +46,7 @@ class Callback:
         """Before the first epoch."""
 
     def on_fit_end(self, logs: Logs | None = None) -> None:
-        """After the last epoch (also after an early stop)."""
+        """After the last epoch (also after an early stop), with its logs."""
 
     def on_epoch_start(self, epoch: int, logs: Logs | None = None) -> None:
         """Before each epoch (``epoch`` counts from 0)."""
@@ -54,13 +58,32 @@ class Callback:
         """Before each training batch."""
 
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        """After each training step; ``logs`` holds the step's loss tensors."""
+        """After each training step; ``logs`` holds the step's loss tensors (see the class)."""
 
     def on_evaluate_start(self, logs: Logs | None = None) -> None:
-        """Before ``evaluate`` (not the validation inside ``fit``)."""
+        """Before ``evaluate``, and before each validation pass of ``fit`` (as Keras'
+        ``on_test_begin``)."""
 
     def on_evaluate_end(self, logs: Logs | None = None) -> None:
-        """After ``evaluate``, with its logs."""
+        """After ``evaluate`` or a validation pass, with its logs (names without ``val_``)."""
+
+    def on_evaluate_batch_start(self, batch: int, logs: Logs | None = None) -> None:
+        """Before each evaluation (or validation) batch."""
+
+    def on_evaluate_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        """After each evaluation (or validation) batch, with the step's outputs."""
+
+    def on_predict_start(self, logs: Logs | None = None) -> None:
+        """Before ``predict``."""
+
+    def on_predict_end(self, logs: Logs | None = None) -> None:
+        """After ``predict``."""
+
+    def on_predict_batch_start(self, batch: int, logs: Logs | None = None) -> None:
+        """Before each prediction batch."""
+
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        """After each prediction batch; ``logs["outputs"]`` holds the batch's outputs."""
 
 
 HOOKS = (
@@ -72,6 +95,12 @@ HOOKS = (
     "on_batch_end",
     "on_evaluate_start",
     "on_evaluate_end",
+    "on_evaluate_batch_start",
+    "on_evaluate_batch_end",
+    "on_predict_start",
+    "on_predict_end",
+    "on_predict_batch_start",
+    "on_predict_batch_end",
 )
 
 

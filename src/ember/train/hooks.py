@@ -35,26 +35,39 @@ def attach(callbacks: Sequence[Any], owner: Any, verbose: int) -> Hooks:
             callback.set_trainer(owner)
         else:
             callback.trainer = owner
+    names = {hook: (hook, *KERAS_NAMES.get(hook, ())) for hook in HOOKS}
+    names.update({hook: (hook,) for hook in RUNNING_MEAN_HOOKS.values()})
     return {
         hook: [
             getattr(callback, name)
             for callback in callbacks
-            for name in (hook, *KERAS_NAMES.get(hook, ()))
+            for name in aliases
             if overrides(callback, name)
         ]
-        for hook in HOOKS
+        for hook, aliases in names.items()
     }
 
 
-# Keras' names for the same moments (a Keras callback runs unchanged); same arguments.
+# Keras' names for the same moments (a Keras callback runs unchanged); same arguments. Keras'
+# ``on_predict_end``, ``on_predict_batch_end`` and ``on_batch_end`` are ember's names too.
 KERAS_NAMES = {
     "on_fit_start": ("on_train_begin",),
     "on_fit_end": ("on_train_end",),
     "on_epoch_start": ("on_epoch_begin",),
     "on_batch_start": ("on_train_batch_begin", "on_batch_begin"),
-    "on_batch_end": ("on_train_batch_end",),
     "on_evaluate_start": ("on_test_begin",),
     "on_evaluate_end": ("on_test_end",),
+    "on_evaluate_batch_start": ("on_test_batch_begin",),
+    "on_predict_start": ("on_predict_begin",),
+    "on_predict_batch_start": ("on_predict_batch_begin",),
+}
+
+# Keras' batch-end hooks are hooks of their own, by the ember hook they follow: Keras passes
+# them the epoch's running means of the loss and metrics (ember.train.batch_logs), where
+# ember's ``on_batch_end``/``on_evaluate_batch_end`` get the step's own outputs.
+RUNNING_MEAN_HOOKS = {
+    "on_batch_end": "on_train_batch_end",
+    "on_evaluate_batch_end": "on_test_batch_end",
 }
 
 

@@ -55,8 +55,15 @@ class ProgressBar(Callback):
         self.verbose = verbose
         self.console = console or Console(highlight=False)
         self._live = self.verbose == 1 and self.console.is_terminal
+        self._fitting = False
 
     # -- fit ----------------------------------------------------------------------------------
+    def on_fit_start(self, logs: Logs | None = None) -> None:
+        self._fitting = True  # fit's validation passes print nothing of their own (as Keras)
+
+    def on_fit_end(self, logs: Logs | None = None) -> None:
+        self._fitting = False
+
     def on_epoch_start(self, epoch: int, logs: Logs | None = None) -> None:
         self.console.print(f"Epoch {epoch + 1}/{self.trainer.epochs}")
         self._start = time.perf_counter()
@@ -81,10 +88,12 @@ class ProgressBar(Callback):
 
     # -- evaluate -----------------------------------------------------------------------------
     def on_evaluate_start(self, logs: Logs | None = None) -> None:
-        self._start = time.perf_counter()
+        if not self._fitting:
+            self._start = time.perf_counter()
 
     def on_evaluate_end(self, logs: Logs | None = None) -> None:
-        self._print_final(self.trainer.steps_done, logs or {})
+        if not self._fitting:
+            self._print_final(self.trainer.steps_done, logs or {})
 
     # -- drawing ------------------------------------------------------------------------------
     def _print_final(self, steps: int, logs: Logs) -> None:

@@ -31,3 +31,18 @@ def mean_records(records: Records) -> dict[str, Any]:
         values = torch.stack([value.float() for value, _ in pairs]).double().cpu()
         logs[name] = float((values * sizes).sum() / sizes.sum())
     return logs
+
+
+def epoch_logs(records: Records, metrics: Any) -> dict[str, Any]:
+    """An epoch's logs: each step output's mean (:func:`mean_records`), then the metrics
+    (``metrics.compute()``, when there are any): one host read each.
+
+    Example:
+        >>> import torch
+        >>> epoch_logs([({"loss": torch.tensor(2.0)}, 4)], metrics=None)
+        {'loss': 2.0}
+    """
+    logs = mean_records(records)
+    if metrics is not None and len(metrics):
+        logs.update(metrics.compute())
+    return logs

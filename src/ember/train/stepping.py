@@ -162,10 +162,29 @@ def build_steps(
                 parameters,
                 gradient_clearer(optimizer),
                 optimizer_stepper(optimizer),
-                constraint_step(module, parameters),
+                _constraints(module, parameters),
             )
         )
     return steps
+
+
+def _constraints(module: nn.Module, parameters: list[nn.Parameter]) -> Callable[[], None] | None:
+    """The layers' constraints (``kernel_constraint`` ...) and the ``constraint`` that
+    ``add_weight`` puts on a weight (Keras' ``variable.constraint``), projected after each
+    optimizer step; None when there is none (no work per step)."""
+    layers = constraint_step(module, parameters)
+    own = [(p, p.constraint) for p in parameters if getattr(p, "constraint", None) is not None]
+    if not own:
+        return layers
+
+    @torch.no_grad()
+    def project() -> None:
+        if layers is not None:
+            layers()
+        for parameter, constraint in own:
+            parameter.copy_(constraint(parameter))
+
+    return project
 
 
 def parameter_groups(parameters: list[nn.Parameter], learning_rate: float) -> list[Any]:

@@ -18,17 +18,21 @@ from torch import nn
 
 from ember import checks
 from ember import optimizers as optimizer_specs
-from ember.data.batches import DeviceBatches, TensorBatches, as_batches
-from ember.data.structure import concatenate_batches, num_samples
+from ember.data.batches import DeviceBatches, TensorBatches, as_batches, is_ready
+from ember.data.structure import num_samples
 from ember.errors import ConfigError, DataError
 from ember.seeding import random_state, set_random_state
+from ember.train.batch_logs import RunningLogs
 from ember.train.callback import Callback, Logs
+from ember.train.distributed import main_only, split_over, start_processes, synced_logs
+from ember.train.distributed_step import distribute
 from ember.train.epochs import epoch_steps
 from ember.train.history import History
 from ember.train.hooks import attach, call
 from ember.train.lazy_layers import build_module, has_unbuilt_layers
-from ember.train.precision import autocast, check_precision, grad_scaler, resolve_device
-from ember.train.records import Records, mean_records
+from ember.train.precision import autocast, check_precision, grad_scaler
+from ember.train.predicting import predict_batches
+from ember.train.records import Records, epoch_logs
 from ember.train.stepping import ObjectiveStep, build_steps, parameters_changed, training_step
 from ember.train.task import Outputs, Task
 
@@ -47,6 +51,8 @@ class Trainer:
         precision: ``"32"``, ``"bf16"`` (``"bf16-mixed"``) or ``"16-mixed"`` (CUDA).
         compile: run the forward pass through ``torch.compile``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ...
+        devices, strategy: how many processes train (``"auto"``: those ``torchrun`` started, else
+            1) and how, ``"ddp"`` or ``"fsdp"`` (docs/distributed.md); ``batch_size`` is global.
 
     Example:
         >>> import torch, ember
@@ -69,6 +75,8 @@ class Trainer:
         precision: str = "32",
         compile: bool = False,
         device: str | torch.device = "auto",
+        devices: int | str = "auto",
+        strategy: str = "ddp",
     ) -> None:
         if not isinstance(task, Task):
             raise ConfigError(
@@ -81,7 +89,7 @@ class Trainer:
         self.default_epochs = checks.non_negative_int("epochs", epochs)
         self.default_callbacks = tuple(callbacks or ())
         self.precision = check_precision(precision)
-        self.device = resolve_device(device)
+        self.processes, self.device = start_processes(devices, strategy, device)  # None: alone
         self.compile = compile
         self.optimizer_spec = optimizer_specs.get(optimizer)
         self.stop_training = False
@@ -91,6 +99,7 @@ class Trainer:
         self.epoch = 0  # epochs finished, over every fit
         self._epochs = self.default_epochs  # of the fit running now
         self._steps: list[ObjectiveStep] = []
+        self._stepped = task  # what the steps call: the task, or its DDP/FSDP wrapper
         self._pending_state: dict[str, Any] | None = None
         self._records: Records = []
         self._batch_step: Any = None  # train_on_batch's step, once built
@@ -149,8 +158,9 @@ class Trainer:
         epochs = (
             self.default_epochs if epochs is None else checks.non_negative_int("epochs", epochs)
         )
-        train_batches = self._batches(train, batch_size, shuffle)
-        val_batches = None if val is None else self._batches(val, batch_size, False)
+        verbose = main_only(verbose, self.processes)  # only the main process prints
+        train_batches = self._batches(train, batch_size, shuffle, "train")
+        val_batches = None if val is None else self._batches(val, batch_size, False, "val")
         steps = epoch_steps(train_batches, steps_per_epoch)
         self.steps_per_epoch = steps
         self._epochs = epochs
@@ -161,6 +171,7 @@ class Trainer:
         self.stop_training = False
         self.model.train()
         call(hooks, "on_fit_start", {})
+        logs: Logs = {}  # the last epoch's, for on_fit_end (as Keras' on_train_end)
         stream = iter(train_batches) if steps_per_epoch else None
         for epoch in range(initial_epoch, epochs):
             call(hooks, "on_epoch_start", epoch, {})
@@ -168,7 +179,7 @@ class Trainer:
             logs = self._train_epoch(batches, hooks)
             if val_batches is not None:
                 train_steps = self.steps_done
-                val_logs = self._evaluate_batches(val_batches)
+                val_logs = self._evaluate_batches(val_batches, hooks)
                 logs.update({f"val_{name}": value for name, value in val_logs.items()})
                 self.steps_done = train_steps  # callbacks see the epoch's training steps
                 self.model.train()
@@ -181,7 +192,7 @@ class Trainer:
             call(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
-        call(hooks, "on_fit_end", {})
+        call(hooks, "on_fit_end", logs)
         return history
 
     def evaluate(
@@ -196,26 +207,22 @@ class Trainer:
         batches = self._batches(data, batch_size, False)
         self.steps_per_epoch = epoch_steps(batches, None)
         self._prepare(batches)
+        verbose = main_only(verbose, self.processes)
         hooks = attach([*self.default_callbacks, *(callbacks or ())], self, verbose)
-        call(hooks, "on_evaluate_start", {})
-        logs = self._evaluate_batches(batches)
-        call(hooks, "on_evaluate_end", logs)
-        return logs
+        return self._evaluate_batches(batches, hooks)
 
     @torch.inference_mode()
-    def predict(self, data: Any, *, batch_size: int = 32, using: Any = None) -> torch.Tensor:
+    def predict(
+        self, data: Any, *, batch_size: int = 32, using: Any = None, callbacks: Any = None
+    ) -> torch.Tensor:
         """Outputs over ``data``, concatenated: ``task.predict_step(batch)`` per batch, or
-        ``using(inputs)`` when given (e.g. a test-time-augmented prediction), in eval mode."""
+        ``using(inputs)`` when given (e.g. a test-time-augmented prediction), in eval mode.
+        ``callbacks``' predict hooks run around it (each batch's outputs in ``logs``)."""
         batches = self._batches(data, batch_size, False)
         self._prepare(batches)
         self.model.eval()
-        outputs = []
-        for batch in batches:
-            with self._autocast or contextlib.nullcontext():
-                outputs.append(self.task.predict_step(batch) if using is None else using(batch[0]))
-        if not outputs:
-            raise DataError("predict received no batches. Fix: pass some data.")
-        return concatenate_batches(outputs)
+        hooks = attach(callbacks or (), self, 0)
+        return predict_batches(self.task, batches, self._autocast, using, hooks)
 
     def train_on_batch(self, batch: Any) -> Outputs:
         """One training step on one batch, outside ``fit``: every objective due, the schedule,
@@ -228,7 +235,7 @@ class Trainer:
             >>> sorted(trainer.train_on_batch((torch.randn(4, 2), torch.randn(4, 1))))
             ['loss']
         """
-        if self._batch_step is not None and self._ready(batch):
+        if self._batch_step is not None and is_ready(batch, self.device):
             # Built already, and a tuple of tensors on the device: straight to the step (an
             # agent's loop calls this thousands of times; see `build`).
             if not self.model.training:  # train() walks every submodule: only when needed
@@ -259,23 +266,11 @@ class Trainer:
             batches = self._batches(tuple(batch) if isinstance(batch, list) else batch, size, False)
         self._prepare(batches, need_optimizer=True)
         self._first_batch = next(iter(batches))
-        self._batch_step = training_step(self.task, self._steps, self._autocast, self._scaler)
-
-    def _ready(self, batch: Any) -> bool:
-        device = self.device.type
-        return (
-            isinstance(batch, tuple)
-            and len(batch) > 1
-            and all(isinstance(t, torch.Tensor) and t.device.type == device for t in batch)
-        )
+        self._batch_step = training_step(self._stepped, self._steps, self._autocast, self._scaler)
 
     def running_logs(self) -> Logs:
         """Mean losses and metrics of the epoch so far (reads the device: call sparingly)."""
-        logs = mean_records(self._records)
-        metrics = self.task.metrics
-        if metrics is not None and len(metrics):
-            logs.update(metrics.compute())
-        return logs
+        return epoch_logs(self._records, self.task.metrics)
 
     # -- the engine's own state ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -319,12 +314,10 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
     def _train_epoch(self, batches: Iterable, hooks: dict[str, list]) -> Logs:
-        step = training_step(self.task, self._steps, self._autocast, self._scaler)
-        batch_start, batch_end = hooks["on_batch_start"], hooks["on_batch_end"]
-        metrics = self.task.metrics
-        if metrics is not None:
-            metrics.reset()
-        records = self._records = []
+        step = training_step(self._stepped, self._steps, self._autocast, self._scaler)
+        batch_start = hooks["on_batch_start"]
+        running = RunningLogs(self.task.metrics, hooks["on_batch_end"], hooks["on_train_batch_end"])
+        records = self._records = running.records  # a new epoch (RunningLogs reset the metrics)
         self.steps_done = 0
         for index, batch in enumerate(batches):
             for hook in batch_start:
@@ -333,42 +326,47 @@ class Trainer:
             records.append(({k: v.detach() for k, v in outputs.items()}, num_samples(batch[0])))
             self.steps_done = index + 1
             self.global_step += 1
-            for hook in batch_end:
-                hook(index, outputs)
+            if running.hooks:
+                running.end_batch(index, outputs)
             if self.stop_training:
                 break
         if not records:
             raise DataError("the training data produced no batches. Fix: pass some data.")
-        logs = mean_records(self._records)
-        if metrics is not None and len(metrics):
-            logs.update(metrics.compute())
+        return synced_logs(records, self.task.metrics, self.processes)
+
+    def _evaluate_batches(self, batches: Iterable, hooks: dict[str, list]) -> Logs:
+        call(hooks, "on_evaluate_start", {})  # outside inference mode, as Keras' on_test_begin
+        logs = self._evaluate_epoch(batches, hooks)
+        call(hooks, "on_evaluate_end", logs)
         return logs
 
     @torch.inference_mode()
-    def _evaluate_batches(self, batches: Iterable) -> Logs:
+    def _evaluate_epoch(self, batches: Iterable, hooks: dict[str, list]) -> Logs:
         self.model.eval()
-        metrics = self.task.metrics
-        if metrics is not None:
-            metrics.reset()
-        records = self._records = []
+        batch_start, batch_end = hooks["on_evaluate_batch_start"], hooks["on_evaluate_batch_end"]
+        running = RunningLogs(self.task.metrics, batch_end, hooks["on_test_batch_end"])
+        records = self._records = running.records
         self.steps_done = 0
-        for batch in batches:
+        for index, batch in enumerate(batches):
+            for hook in batch_start:
+                hook(index, {})
             with self._autocast or contextlib.nullcontext():
                 outputs = self.task.validation_step(batch)
             records.append((outputs, num_samples(batch[0])))
             self.steps_done += 1
+            if running.hooks:
+                running.end_batch(index, outputs)
         if not records:
             raise DataError("the evaluation data produced no batches. Fix: pass some data.")
-        logs = mean_records(self._records)
-        if metrics is not None and len(metrics):
-            logs.update(metrics.compute())
-        return logs
+        return synced_logs(records, self.task.metrics, split_over(batches, self.processes))
 
     # -- setup --------------------------------------------------------------------------------
-    def _batches(self, data: Any, batch_size: int, shuffle: bool) -> Batches:
-        if isinstance(data, (TensorBatches, DeviceBatches)):
+    def _batches(self, data: Any, batch_size: int, shuffle: bool, split: str = "") -> Batches:
+        if not isinstance(data, (TensorBatches, DeviceBatches)):
+            data = as_batches(data, batch_size=batch_size, shuffle=shuffle, device=self.device)
+        if not split or self.processes is None:
             return data
-        return as_batches(data, batch_size=batch_size, shuffle=shuffle, device=self.device)
+        return self.processes.shard(data, split, lambda: self.epoch)  # fit's: each its part
 
     def _prepare(self, batches: Batches, need_optimizer: bool = False) -> None:
         """Move the module to the device, set the task up, build the optimizers once."""
@@ -391,6 +389,7 @@ class Trainer:
             # this fit (where Keras asks for compile() again after changing `trainable`).
             self._steps = []
         if need_optimizer and not self._steps:
+            self._stepped = distribute(self.task, self.processes)  # FSDP shards before
             self._steps = build_steps(
                 self.task, self.optimizer_spec, self.steps_per_epoch, self._epochs
             )

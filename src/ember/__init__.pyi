@@ -105,4 +105,5 @@ from .transfer import extract_features as extract_features
 from .transfer import fine_tune as fine_tune
 from .transfer import freeze as freeze
 from .transfer import unfreeze as unfreeze
+from .tune import tune as tune
 from .version import __version__ as __version__

@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(argv)  # --help and usage errors end here, before torch loads
+    args.argv = argv  # `--devices N` runs the same arguments again in N processes
     # Here, not at the top: the commands load torch and the recipes (seconds), which `ember
     # --help` and a mistyped command never need.
     from ember.cli import commands, delivery
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": commands.report,
         "compare": commands.compare,
         "lr-find": commands.lr_find,
+        "tune": commands.tune,
         "datasets": commands.datasets_command,
     }
     try:

@@ -15,6 +15,8 @@ from rich.text import Text
 
 from ember import datasets, models, recipes
 from ember import explain as interpretation
+from ember.cli import launch
+from ember.cli import tune as tuning
 from ember.cli.generate import generate_text, print_generation
 from ember.datasets.cache import find_file, search_dirs
 from ember.deploy import Predictor
@@ -27,6 +29,7 @@ from ember.runs import rundir, training
 from ember.runs.compare import compare_runs, differing_settings, format_comparison, short_names
 from ember.runs.report import render_report
 from ember.seeding import set_seed
+from ember.train.distributed import is_main_process
 from ember.zoo import catalog
 
 
@@ -113,16 +116,24 @@ def settings(spec: str, console: Console) -> int:
 
 
 def train(args: argparse.Namespace, console: Console) -> int:
-    """``ember train``."""
+    """``ember train`` (``--devices N``: again in N processes, :mod:`ember.cli.launch`)."""
     recipe, config = resolve(
         args.recipe, args.overrides, epochs=args.epochs, device=args.device, seed=args.seed
     )
+    if launch.needs_launch(args.devices):
+        rundir.check_new_run_dir(args.out)
+        launch.check_launch(args.devices, config, args.master_port)
+        return launch.launch(args.argv, args.devices, args.master_port)
     result = training.train(recipe, config, out=args.out, verbose=0 if args.quiet else 1)
     return _finish(result, console)
 
 
 def resume(args: argparse.Namespace, console: Console) -> int:
-    """``ember resume``."""
+    """``ember resume`` (``--devices N``: in N processes, as ``train``)."""
+    if launch.needs_launch(args.devices):
+        _, config = rundir.read_config(rundir.check_run(args.run))
+        launch.check_launch(args.devices, config, args.master_port)
+        return launch.launch(args.argv, args.devices, args.master_port)
     return _finish(training.resume(args.run, verbose=0 if args.quiet else 1), console)
 
 
@@ -231,6 +242,12 @@ def lr_find(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def tune(args: argparse.Namespace, console: Console) -> int:
+    """``ember tune`` (:mod:`ember.cli.tune`)."""
+    recipe, config = resolve(args.recipe, args.overrides)
+    return tuning.run(args, recipe, config, console)
+
+
 def datasets_command(args: argparse.Namespace, console: Console) -> int:
     """``ember datasets info|download``."""
     name = args.name.replace("-", "_")
@@ -267,6 +284,8 @@ def _png_path(out: Path | None, name: str, default_folder: Path) -> Path:
 
 
 def _finish(result: training.RunResult, console: Console) -> int:
+    if not is_main_process():  # one of several processes: the main one prints the summary
+        return 0 if result.finished else 1
     table = Table(title=f"{result.run_dir.name}: {_status(result)}", title_justify="left")
     table.add_column("metric")
     # A run without a test split ends with its validation scores, and shows no test column.

@@ -11,6 +11,7 @@ ember: train, evaluate and explain deep-learning models from recipes.
   ember list                             recipes, datasets and models
   ember list fashion-mlp                 a recipe's settings (also: ember train RECIPE --help)
   ember train fashion-mlp                train a recipe; writes runs/fashion-mlp-<time>/
+  ember tune fashion-mlp --space s.yaml  search its settings with Optuna (--trials N)
   ember resume runs/fashion-mlp-...      continue a stopped or killed run exactly
   ember report RUN | evaluate RUN | predict RUN image.png | compare RUN RUN ...
   ember generate RUN --prompt "Call me"  continue a text with a language-model run
@@ -38,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     _device(train)
     train.add_argument("--seed", type=int, help="seed for every random number generator")
     train.add_argument("--out", type=Path, help="the run folder (default: runs/<recipe>-<time>)")
+    _processes(train)
     _quiet(train)
 
     resume = commands.add_parser("resume", help="continue a stopped or killed run exactly")
     resume.add_argument("run", type=Path, metavar="RUN", help="a run folder")
+    _processes(resume)
     _quiet(resume)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a run's model on a split")
@@ -202,6 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lr_find.add_argument("--steps", type=int, default=100, help="batches to try (100)")
 
+    tune = commands.add_parser(
+        "tune", help="search a recipe's settings with Optuna (each trial a run)", add_help=False
+    )
+    _recipe_arguments(tune)
+    tune.add_argument("--space", type=Path, help="YAML: config key -> values (required)")
+    tune.add_argument("--trials", type=int, help="finished trials to reach (grid: every point)")
+    tune.add_argument("--sampler", default="tpe", choices=["tpe", "random", "grid"])
+    tune.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
+    tune.add_argument("--storage", metavar="URL", help="SQLAlchemy URL (default: DIR/study.db)")
+    tune.add_argument("--workers", type=int, default=1, help="processes sharing the study (1)")
+    tune.add_argument("--study", help="the study's name in the storage (default: the recipe)")
+    tune.add_argument("--out", type=Path, metavar="DIR", help="(default: runs/tune-RECIPE-TIME)")
+    tune.add_argument("--seed", type=int, help="seeds the sampler")
+    tune.add_argument("--metric", help="logged value to optimise (default: val_accuracy, ...)")
+    tune.add_argument("--direction", choices=["maximize", "minimize"], help="(from the metric)")
+    tune.add_argument("--heartbeat", type=int, default=10, help="seconds between trial heartbeats")
+
     data = commands.add_parser("datasets", help="where a dataset is, or download it")
     data.add_argument("action", choices=["info", "download"])
     data.add_argument("name", metavar="NAME", help="fashion_mnist, mnist or cifar10")
@@ -248,6 +268,23 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: the config's, auto)")
+
+
+def _processes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train on N processes on this machine (one per GPU, or CPU processes), through "
+        "torchrun; the batch size stays the global one (1)",
+    )
+    parser.add_argument(
+        "--master-port",
+        type=int,
+        metavar="PORT",
+        help="with --devices: the port the processes meet on (default: a free one)",
+    )
 
 
 def _quiet(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from ember.runs import metrics_log
 from ember.runs.checkpoint import Checkpoint, save_checkpoint
 from ember.saving import check_compatible
 from ember.train.callback import Callback, Logs
+from ember.train.distributed import is_main_process
 
 
 class RunLog(Callback):
@@ -76,9 +77,9 @@ class Checkpointer(Callback):
         )
         if improved:
             self.best = float(value)
-        save_checkpoint(
-            self.run_dir, epoch + 1, self.model.state_dict(), self._state(epoch + 1), best=improved
-        )
+        if is_main_process():  # on several processes, only the main one writes
+            weights, state = self.model.state_dict(), self._state(epoch + 1)
+            save_checkpoint(self.run_dir, epoch + 1, weights, state, best=improved)
         if self.stop_requested:
             self.trainer.stop_training = True
 

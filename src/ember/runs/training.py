@@ -18,6 +18,7 @@ Example (a tiny run; ``ember train`` does the same from the command line):
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from ember.runs.results import RunResult
 from ember.runs.run_callbacks import Checkpointer, RunLog
 from ember.saving import check_compatible
 from ember.seeding import set_seed
+from ember.train.callback import Callback
+from ember.train.distributed import barrier, from_main_process, is_main_process, torchrun_launch
 from ember.train.lazy_layers import build_module, has_unbuilt_layers
 
 _EVALUATION_KEYS = ("kind", "split", "epoch", "checkpoint")
@@ -50,16 +53,23 @@ def train(
     out: Path | None = None,
     root: Path = Path("runs"),
     verbose: int = 1,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
-    """Start a new run of ``recipe`` with ``config`` in a new folder (``out`` or ``root/...``)."""
+    """Start a new run of ``recipe`` with ``config`` in a new folder (``out`` or ``root/...``).
+
+    ``callbacks`` run after the run's own (metrics log, checkpoints), so an epoch is logged and
+    checkpointed before they see it; one may stop the run cleanly with ``stop_training``.
+    """
     config = rundir.resolve_config(config)
-    rundir.check_new_run_dir(out)
+    if is_main_process():  # on several processes, the main one alone writes the run folder
+        rundir.check_new_run_dir(out)
     # Build first: a bad setting or a missing dataset fails before anything is written.
     set_seed(config.seed)
-    experiment = recipe.build(config)
-    run = rundir.new_run_dir(recipe.name, out, root)
-    rundir.write_config(run, recipe.name, config)
-    return _run(run, experiment, config, None, verbose)
+    experiment = _one_process_for_agents(recipe.build(config))
+    run = from_main_process(lambda: rundir.new_run_dir(recipe.name, out, root))  # one for all
+    if is_main_process():
+        rundir.write_config(run, recipe.name, config)
+    return _run(run, experiment, config, None, verbose, callbacks)
 
 
 def resume(run_dir: Path, *, verbose: int = 1) -> RunResult:
@@ -90,8 +100,8 @@ def resume(run_dir: Path, *, verbose: int = 1) -> RunResult:
                 f"`ember train {run / rundir.CONFIG_FILE} --epochs N`."
             )
     set_seed(config.seed)
-    experiment = recipe.build(config)
-    if verbose:
+    experiment = _one_process_for_agents(recipe.build(config))
+    if verbose and is_main_process():
         print(resume_message(run, checkpoint, config.epochs))
     return _run(run, experiment, config, checkpoint, verbose)
 
@@ -149,21 +159,26 @@ def _run(
     config: Any,
     checkpoint: Checkpoint | None,
     verbose: int,
+    extra_callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Fit from the checkpoint's epoch (``experiment`` was just built after seeding)."""
     if isinstance(experiment, Agent):  # it acts in an environment: its own loop, same run
         return run_agent(run, experiment, config, checkpoint, verbose)
     trainer = experiment.trainer
+    main = is_main_process()  # the one process that writes the log, checkpoints and report
+    verbose = verbose if main else 0
     experiment.run_dir, experiment.verbose = run, verbose
     start_epoch = 0 if checkpoint is None else checkpoint.epoch
     log_path = run / metrics_log.METRICS_FILE
-    metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
+    if main:
+        metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
     has_val = experiment.data.val is not None
     checkpointer = Checkpointer(
         run, experiment.generator, monitor=experiment.monitor, resume_from=checkpoint
     )
     callbacks = [RunLog(log_path), checkpointer, TensorBoard(run / "tensorboard")]
-    for_run = [] if experiment.run_callbacks is None else experiment.run_callbacks(run)
+    callbacks = callbacks if main else [checkpointer]  # every process restores a checkpoint
+    for_run = [] if experiment.run_callbacks is None or not main else experiment.run_callbacks(run)
     interrupted = False
     try:
         with stop_on_ctrl_c(checkpointer, verbose):
@@ -171,14 +186,17 @@ def _run(
                 experiment.batches("train", shuffle=True),
                 experiment.batches("val") if has_val else None,
                 epochs=config.epochs,
-                callbacks=[*experiment.callbacks, *for_run, *callbacks],
+                callbacks=[*experiment.callbacks, *for_run, *callbacks, *extra_callbacks],
                 verbose=verbose,
                 initial_epoch=start_epoch,
             )
     except KeyboardInterrupt:
         interrupted = True
     interrupted = interrupted or checkpointer.stop_requested
+    barrier()  # the main process has logged every epoch before any process reads the log
     result = RunResult.from_log(run, config.epochs, interrupted)
+    if not main:
+        return result  # the main process evaluates and writes the report alone
     done = result.epochs_done
     if done >= config.epochs and not interrupted:
         if experiment.data.test is not None:
@@ -187,6 +205,17 @@ def _run(
             result.validation = _evaluate(run, experiment, "val", done, "last")
     result.report = render_report(run)
     return result
+
+
+def _one_process_for_agents(experiment: Experiment | Agent) -> Experiment | Agent:
+    launch = torchrun_launch()
+    if isinstance(experiment, Agent) and launch is not None and launch.world_size > 1:
+        raise RunError(
+            f"this recipe trains an agent, which acts in its environments in one process, but "
+            f"{launch.world_size} processes were started. Fix: run it without --devices (or "
+            f"torchrun)."
+        )
+    return experiment
 
 
 def _evaluate(

@@ -15,6 +15,7 @@ from ember import recipes
 from ember.cli import main
 from ember.deploy import export_onnx, export_pt2, export_run
 from ember.deploy.onnx_int8 import quantize_onnx_static
+from ember.deploy.triton import write_triton_repository
 from ember.errors import ConfigError, ExportError, RunError, ShapeError
 from ember.runs import training
 
@@ -143,7 +144,7 @@ def test_a_triton_repository_matches_the_onnx_file(run, tmp_path, capsys):
     assert not pt2.exists()  # refused before any work
 
 
-def test_int8_of_a_text_model_is_refused_before_any_work(tmp_path, monkeypatch):
+def test_int8_of_a_text_model_is_dynamic_through_onnx_runtime(tmp_path, monkeypatch):
     from ember.datasets.rotten_tomatoes import LabelledTexts
     from ember.recipes import sentiment_data
 
@@ -153,6 +154,31 @@ def test_int8_of_a_text_model_is_refused_before_any_work(tmp_path, monkeypatch):
     recipe = recipes.get("sentiment-lstm")
     config = recipe.config(epochs=1, units=4, embedding_dim=4, batch_size=8, device="cpu")
     training.train(recipe, config, out=tmp_path / "text", verbose=0)
-    with pytest.raises(ConfigError, match="int8 .* calibrates on float inputs.*token ids"):
-        export_run(tmp_path / "text", "onnx", int8=True)
-    assert not (tmp_path / "text" / "export").exists()
+    export = export_run(tmp_path / "text", "onnx", int8=True)  # token ids: nothing to calibrate
+    operators = {node.op_type for node in onnx.load(export.int8_path).graph.node}
+    assert "DynamicQuantizeLSTM" in operators  # issue #19: dynamic int8 of the LSTM
+    assert [row.name for row in export.comparison] == ["torch fp32", "onnx fp32", "onnx int8"]
+
+
+def test_a_triton_repository_of_a_text_model_takes_int64_token_ids(tmp_path):
+    onnx_file = tmp_path / "m.onnx"
+    onnx_file.write_bytes(b"onnx")
+    model = write_triton_repository(
+        onnx_file,
+        tmp_path / "repo",
+        name="text",
+        input_shape=(-1,),
+        class_names=["neg", "pos"],
+        input_dtype="int64",
+    )
+    config = (model / "config.pbtxt").read_text()
+    assert config.count("TYPE_INT64") == 1 and "dims: [ -1 ]" in config
+    with pytest.raises(ConfigError, match="input_dtype"):
+        write_triton_repository(
+            onnx_file,
+            tmp_path / "repo2",
+            name="t",
+            input_shape=(3,),
+            class_names=["a"],
+            input_dtype="float16",
+        )

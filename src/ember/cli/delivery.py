@@ -50,6 +50,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
             name=rundir.read_config(args.run)[0].name,
             input_shape=json.loads(result.metadata["input_shape"])[1:],
             class_names=json.loads(result.metadata["class_names"]),
+            input_dtype=result.metadata.get("input_dtype", "float32"),
         )
         console.print(f"wrote the Triton model {model} (config.pbtxt, 1/model.onnx, labels.txt)")
     if result.comparison is not None:
@@ -71,7 +72,10 @@ def quantize(args: argparse.Namespace, console: Console) -> int:
         onnx=not args.no_onnx,
         verbose=0 if args.quiet else 1,
     )
-    console.print(f"wrote {result.folder} ({args.method} int8): on the test inputs, side by side:")
+    console.print(
+        f"wrote {result.folder} ({args.method} int8): on the {result.measured_on} inputs, "
+        f"side by side:"
+    )
     console.print(result.table, markup=False, highlight=False)
     console.print(f"use: {result.advice}", markup=False, highlight=False)
     console.print(f'run the int8 program with ember.Predictor("{result.path}")')

@@ -1,5 +1,9 @@
 """One ``predict`` for a run folder, an exported ONNX file (float32 or int8) or a ``.pt2`` program.
 
+Text classifiers take strings too: a run's own tokenizer encodes them, or for an exported file
+the ``tokenizer.json`` that ``ember export`` and ``ember quantize`` write beside it, padded and
+cut to the length the run trained on, as ``ember predict --text`` does.
+
 Batch inference over image and ``.npy`` files writes a CSV; streaming inference
 (:meth:`Predictor.stream`) reads any iterator in a background thread into a bounded queue and
 answers in order, in micro-batches of up to ``batch_size`` items gathered for at most
@@ -22,9 +26,10 @@ import torch
 from rich.progress import Progress
 
 from ember import quantization
-from ember.deploy.inputs import IMAGE_SUFFIXES, load_inputs
+from ember.deploy.inputs import IMAGE_SUFFIXES, load_inputs, text_inputs
 from ember.errors import ConfigError, ShapeError
 from ember.files import atomic_path
+from ember.nlp.text_inputs import TOKENIZER_FILE, TextEncoding, is_text_batch, load_tokenizer
 from ember.runs import rundir
 from ember.runs.training import load_experiment
 
@@ -50,6 +55,7 @@ class Predictor:
         self.source = Path(source)
         self.class_names: list[str] | None = None
         self.input_shape: tuple[int, ...] | None = None  # per sample
+        self._encode: Any = None  # texts -> token ids, for a text classifier
         if self.source.is_dir():
             self._from_run(checkpoint)
         elif self.source.suffix == ".onnx" and self.source.is_file():
@@ -76,6 +82,8 @@ class Predictor:
         self.kind, self._run = "pytorch", run
         self.class_names = list(experiment.data.class_names)
         self.input_shape = tuple(experiment.data.input_shape)
+        if experiment.tokenizer is not None:
+            self._encode = lambda texts: text_inputs(experiment, texts)[1]
 
     def _from_onnx(self) -> None:
         import onnx
@@ -88,10 +96,7 @@ class Predictor:
         name = session.get_inputs()[0].name
         self.kind = "onnx int8" if "quantization" in metadata else "onnx"
         self._run = lambda batch: session.run(None, {name: batch})[0]
-        if "class_names" in metadata:
-            self.class_names = json.loads(metadata["class_names"])
-        if "input_shape" in metadata:
-            self.input_shape = tuple(json.loads(metadata["input_shape"])[1:])
+        self._read_metadata(metadata)
 
     def _from_pt2(self) -> None:
         program, metadata = quantization.read(self.source)
@@ -101,23 +106,48 @@ class Predictor:
         else:
             self.kind, module = "pt2", program.module()
             self._run = lambda batch: module(torch.from_numpy(batch)).detach().numpy()
+        self._read_metadata(metadata)
+
+    def _read_metadata(self, metadata: dict[str, Any]) -> None:
+        """Classes and input shape from a file's metadata; its tokenizer from beside it."""
         if "class_names" in metadata:
             self.class_names = json.loads(metadata["class_names"])
         if "input_shape" in metadata:
             self.input_shape = tuple(json.loads(metadata["input_shape"])[1:])
+        tokenizer = self.source.with_name(TOKENIZER_FILE)
+        if tokenizer.is_file():
+            length = self.input_shape[0] if self.input_shape else None
+            encoding = TextEncoding(load_tokenizer(tokenizer), length, truncation=bool(length))
+            self._encode = encoding.encode
 
     # -- predicting ----------------------------------------------------------------------------
     def predict(self, inputs: Any, *, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities ``(N, classes)`` for a batch of preprocessed inputs."""
+        """Class probabilities ``(N, classes)`` for a batch of preprocessed inputs, or for a list
+        of strings (text classifiers)."""
+        if is_text_batch(inputs):
+            if self._encode is None:
+                raise ConfigError(
+                    f"{self.source} has no tokenizer to encode texts with (received "
+                    f"{len(inputs)} strings). Fix: pass token ids, a text run's folder, or keep "
+                    f"the {TOKENIZER_FILE} that ember export wrote beside the file."
+                )
+            inputs = self._encode(list(inputs))
         array = np.asarray(inputs.cpu() if isinstance(inputs, torch.Tensor) else inputs)
+        ids = array.dtype.kind in "iu" and self._encode is not None  # a text classifier's
         if self.input_shape is not None and tuple(array.shape[1:]) != self.input_shape:
+            how = (
+                "token ids right-padded with 0, or the texts as a list of strings"
+                if ids
+                else "images: float32 in [0, 1], channels last"
+            )
             raise ShapeError(
                 f"expected inputs of shape (N, {', '.join(map(str, self.input_shape))}), "
-                f"received {tuple(array.shape)}. Fix: preprocess them as in training (images: "
-                f"float32 in [0, 1], channels last)."
+                f"received {tuple(array.shape)}. Fix: preprocess them as in training ({how})."
             )
         if array.dtype.kind == "f":
             array = array.astype(np.float32, copy=False)
+        elif ids:  # token ids: what the network and an exported file take
+            array = array.astype(np.int64, copy=False)
         parts = [
             self._run(np.ascontiguousarray(array[i : i + batch_size]))
             for i in range(0, len(array), batch_size)
@@ -212,7 +242,10 @@ class Predictor:
                 if isinstance(item, BaseException):
                     raise item
             if batch:
-                yield from self.predict(np.stack([np.asarray(item) for item in batch]))
+                texts = all(isinstance(item, str) for item in batch)
+                yield from self.predict(
+                    batch if texts else np.stack([np.asarray(item) for item in batch])
+                )
 
 
 def expand_files(files: Sequence[Path]) -> list[Path]:

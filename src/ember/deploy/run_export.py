@@ -1,10 +1,13 @@
 """``ember export RUN``: a classification run's network as an ONNX or ``.pt2`` file, checked.
 
 The file maps a batch of inputs, preprocessed as in training (images: float32 in [0, 1],
-channels last ``(N, H, W, C)``; text: token ids), to class probabilities ``(N, classes)``. An
-ONNX file records that, the input shape, the class names, the run and the versions in its
-metadata. Each export is checked: ONNX Runtime (or the exported program) against PyTorch on the
-run's test inputs, the largest absolute difference reported.
+channels last ``(N, H, W, C)``; text: int64 token ids ``(N, T)``, padded with id 0), to class
+probabilities ``(N, classes)``. An ONNX file records that, the input shape, the class names, the
+run and the versions in its metadata (a ``.pt2`` program inside its archive). Text runs export
+with a dynamic sequence axis too, and their tokenizer is written beside the file
+(``tokenizer.json``), so that ``ember.Predictor`` can take strings. Each export is checked: ONNX
+Runtime (or the exported program) against PyTorch on the run's test inputs, the largest
+absolute difference reported.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from ember import checks
 from ember.data.test_time import float32_softmax
 from ember.deploy.comparison import Measurement, measure, onnx_runner, torch_runner
 from ember.deploy.exporters import export_onnx, export_pt2
-from ember.deploy.onnx_int8 import quantize_onnx_static
+from ember.deploy.onnx_int8 import quantize_onnx_dynamic, quantize_onnx_static
 from ember.errors import ConfigError
+from ember.nlp.text_inputs import TOKENIZER_FILE
 from ember.runs.training import load_experiment
 from ember.version import __version__
 
@@ -67,9 +71,10 @@ def export_run(
 ) -> Export:
     """Export ``run_dir``'s ``which`` checkpoint to ``out`` (default ``RUN/export/model.FORMAT``).
 
-    ``int8`` (ONNX only) also writes ``model.int8.onnx`` beside it, statically quantized by ONNX
-    Runtime with 300 training inputs for calibration, and measures PyTorch eager, ONNX Runtime
-    float32 and int8 side by side on the test inputs (:mod:`ember.deploy.comparison`).
+    ``int8`` (ONNX only) also writes ``model.int8.onnx`` beside it, quantized by ONNX Runtime
+    (images: static, with 300 training inputs for calibration; text: dynamic), and measures
+    PyTorch eager, ONNX Runtime float32 and int8 side by side on the test inputs
+    (:mod:`ember.deploy.comparison`).
 
     Example (a finished ``fashion-cnn`` run):
         >>> export = export_run(Path("runs/fashion-cnn-run"), "onnx")  # doctest: +SKIP
@@ -82,18 +87,21 @@ def export_run(
             "--int8 quantizes ONNX files (with ONNX Runtime's quantizer), received --format "
             f"{format}. Fix: ember export RUN --format onnx --int8."
         )
-    classifier = load_classifier(run_dir, which, int8=int8)
+    classifier = load_classifier(run_dir, which)
     module, inputs = classifier.module, classifier.inputs
     path = Path(out) if out is not None else Path(run_dir) / "export" / f"model.{format}"
     metadata = run_metadata(Path(run_dir), classifier, which)
     example = inputs[:2].cpu().clone()  # a view would carry the whole test set into .pt2
+    axes = ("batch", "steps") if classifier.takes_token_ids else ("batch",)
     if format == "onnx":
-        export_onnx(module, example, path, metadata=metadata)
+        export_onnx(module, example, path, metadata=metadata, dynamic_axes=axes)
         run_exported = _onnx_runner(path)
     else:
-        export_pt2(module, example, path)
+        export_pt2(module, example, path, metadata=metadata, dynamic_axes=axes)
         program = torch.export.load(path).module()
         run_exported = lambda batch: program(batch).detach()  # noqa: E731
+    if classifier.takes_token_ids:
+        save_tokenizer(classifier, path.with_name(TOKENIZER_FILE))
     checked = inputs[:CHECK_SAMPLES].cpu()
     with torch.inference_mode():
         expected = torch.cat([module(part) for part in checked.split(256)])
@@ -119,10 +127,15 @@ class Classifier:
         data = self.experiment.data
         return (data.test if data.test is not None else data.val or data.train)[1]
 
+    @property
+    def takes_token_ids(self) -> bool:
+        """Whether the network reads integer token ids (a text run) rather than floats."""
+        return not self.inputs.is_floating_point()
+
 
 def load_classifier(run_dir: Path, which: str = "last", *, int8: bool = False) -> Classifier:
     """The ``which`` checkpoint of a classification run, refused early when it is not one (or,
-    with ``int8``, when its inputs are token ids)."""
+    with ``int8`` calibrated on inputs, when its inputs are token ids)."""
     experiment, checkpoint = load_experiment(run_dir, which)
     if experiment.evaluation != "classification":
         raise ConfigError(
@@ -134,10 +147,9 @@ def load_classifier(run_dir: Path, which: str = "last", *, int8: bool = False) -
     inputs = (data.test if data.test is not None else data.val or data.train)[0]
     if int8 and not inputs.is_floating_point():
         raise ConfigError(
-            f"int8 (ember export --int8, ember quantize) calibrates on float inputs (images); "
-            f"{run_dir} takes {inputs.dtype} token ids. Fix: export it in float32 (ember export "
-            f"RUN). int8 for text models is not built: torch's dynamic int8 for recurrent "
-            f"layers is in the deprecated torch.ao.quantization (docs/architecture.md)."
+            f"static and quantization-aware int8 calibrate on float inputs (images); {run_dir} "
+            f"takes {inputs.dtype} token ids. Fix: ember quantize RUN --method dynamic (int8 "
+            f"weights, nothing to calibrate), or ember export RUN --int8."
         )
     module = Probabilities(experiment.network.cpu(), experiment.outputs_probabilities).eval()
     return Classifier(experiment, checkpoint, module, inputs)
@@ -150,9 +162,19 @@ def calibration_inputs(classifier: Classifier, count: int = CALIBRATION_SAMPLES)
     return train[picked].cpu()
 
 
+def save_tokenizer(classifier: Classifier, path: Path) -> None:
+    """The run's tokenizer as JSON (``ember.nlp.load_tokenizer`` reads it back)."""
+    tokenizer = classifier.experiment.tokenizer
+    if tokenizer is not None:
+        tokenizer.save(path)
+
+
 def _add_int8(export: Export, classifier: Classifier) -> None:
     int8_path = export.path.with_name(export.path.name.removesuffix(".onnx") + ".int8.onnx")
-    quantize_onnx_static(export.path, int8_path, calibration_inputs(classifier).numpy())
+    if classifier.takes_token_ids:  # ids have no range to calibrate: int8 weights, dynamic
+        quantize_onnx_dynamic(export.path, int8_path)
+    else:
+        quantize_onnx_static(export.path, int8_path, calibration_inputs(classifier).numpy())
     module, inputs, labels = classifier.module, classifier.inputs, classifier.labels
     export.int8_path = int8_path
     export.comparison = measure(
@@ -185,7 +207,8 @@ def run_metadata(run: Path, classifier: Classifier, which: str) -> dict[str, str
     preprocessing = (
         "images as float32 in [0, 1], channels last (N, H, W, C)"
         if images
-        else "token ids (int64, N, T) from the run's tokenizer"
+        else f"token ids (int64, N, T) from the run's tokenizer ({TOKENIZER_FILE} beside this "
+        f"file), right-padded with 0 to {inputs.shape[1]} (any T works)"
     )
     return {
         "ember_version": __version__,

@@ -16,6 +16,9 @@ from ember import checks
 from ember.errors import ConfigError
 from ember.files import atomic_path
 
+# The exported input's dtype -> Triton's name for it (text runs take int64 token ids).
+TRITON_TYPES = {"float32": "TYPE_FP32", "int64": "TYPE_INT64", "int32": "TYPE_INT32"}
+
 
 def write_triton_repository(
     onnx_path: Path,
@@ -28,6 +31,7 @@ def write_triton_repository(
     output_name: str = "outputs",
     max_batch_size: int = 64,
     max_queue_delay_us: int = 5000,
+    input_dtype: str = "float32",
 ) -> Path:
     """Write the model folder ``repository/name`` for Triton's ONNX Runtime backend; return it.
 
@@ -56,6 +60,7 @@ def write_triton_repository(
             f"Fix: --set a simpler name."
         )
     checks.positive_int("max_batch_size", max_batch_size)
+    checks.one_of("input_dtype", input_dtype, tuple(TRITON_TYPES), fix="input_dtype='float32'")
     model = Path(repository) / name
     (model / "1").mkdir(parents=True, exist_ok=True)
     with atomic_path(model / "1" / "model.onnx") as temporary:
@@ -69,7 +74,7 @@ max_batch_size: {max_batch_size}
 input [
   {{
     name: "{input_name}"
-    data_type: TYPE_FP32
+    data_type: {TRITON_TYPES[input_dtype]}
     dims: [ {dims} ]
   }}
 ]

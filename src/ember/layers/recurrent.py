@@ -17,10 +17,14 @@ Paths:
   :func:`~ember.layers.recurrent_loop.run_steps` computes one step at a time with the same math;
 - a mask (``Embedding(mask_zero=True)``, or ``mask=`` given directly) is handled on the fused path
   by moving each row's real steps to its front, in order (nothing moves for right padding), and
-  packing them with ``pack_padded_sequence``: padded steps, left, right or inside, never change
-  a result (packing reads the lengths on the host: one sync per masked call). As in Keras, a
-  padded step repeats the previous step's output (zeros before any real step), or outputs zeros
-  with ``zero_output_for_mask=True``. A row without real steps keeps its initial state.
+  running the kernel up to the longest row's length; each row's outputs are read back at its
+  own steps (:mod:`ember.layers.recurrent_masks`). Padded steps, left, right or inside, never
+  change a result (the longest length is read on the host: one sync per masked call). This
+  traces with ``torch.export`` and ONNX; only an LSTM whose final ``c`` is returned or kept
+  (``return_state``, ``stateful``) packs its rows with ``pack_padded_sequence`` instead, and is
+  exported as a ``scan``, as is SimpleRNN. As in Keras, a padded step repeats the previous
+  step's output (zeros before any real step), or outputs zeros with
+  ``zero_output_for_mask=True``. A row without real steps keeps its initial state.
 
 ``dropout`` drops input features and ``recurrent_dropout`` units of ``h`` (in the recurrent
 product only), each with one mask per sequence, the same at every step, as Keras does.

@@ -1,7 +1,8 @@
-"""The shared base of SimpleRNN, LSTM and GRU: shapes, masks, states, dropout, fused kernel.
+"""The shared base of SimpleRNN, LSTM and GRU: shapes, masks, states, dropout, which path runs.
 
 See :mod:`ember.layers.recurrent` for the public layers and what they compute; the step-by-step
-path lives in :mod:`ember.layers.recurrent_loop`.
+paths live in :mod:`ember.layers.recurrent_loop`, masks on the fused kernels in
+:mod:`ember.layers.recurrent_masks`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ember import checks
 from ember.errors import ShapeError
 from ember.layers import initializers
 from ember.layers.base import Layer
-from ember.layers.recurrent_loop import run_steps
+from ember.layers.recurrent_loop import run_steps, scan_steps
+from ember.layers.recurrent_masks import packs, run_packed, run_padded
 
 Shape = tuple[int, ...]
 
@@ -114,9 +115,11 @@ class _Recurrent(Layer):
             keep = None
             if self.training and self.recurrent_dropout > 0:
                 keep = _keep_mask(x, self.units, self.recurrent_dropout)
-            weights = tuple(getattr(self.rnn, f"{n}_l0", None) for n in _WEIGHT_NAMES)
             initial = states or self._zero_states(x)
-            outputs, final = run_steps(self.kind, x, mask, initial, weights, keep)
+            outputs, final = run_steps(self.kind, x, mask, initial, self._weights(), keep)
+        elif torch.compiler.is_exporting() and self._exports_as_scan(mask):
+            initial = states or self._zero_states(x)
+            outputs, final = scan_steps(self.kind, x, mask, initial, self._weights())
         else:
             outputs, final = self._run_fused(x, mask, states)
         if self.stateful:
@@ -137,6 +140,21 @@ class _Recurrent(Layer):
         """Whether this call must run step by step (the fused kernels have no recurrent dropout)."""
         return self.training and self.recurrent_dropout > 0
 
+    def _exports_as_scan(self, mask: torch.Tensor | None) -> bool:
+        """Whether an exported graph needs the scan: torch.export unrolls ``aten.rnn_tanh`` and
+        ``aten.rnn_relu`` step by step (fixing the sequence length), and packing, which gives
+        an LSTM's ``c`` at each row's last real step, cannot be traced."""
+        if self.kind not in ("lstm", "gru"):
+            return True
+        return mask is not None and self._needs_cell_state()
+
+    def _needs_cell_state(self) -> bool:
+        """Whether this call must give an LSTM's final ``c``: returned, or kept for the next."""
+        return self.kind == "lstm" and (self.return_state or self.stateful)
+
+    def _weights(self) -> tuple[torch.Tensor | None, ...]:
+        return tuple(getattr(self.rnn, f"{n}_l0", None) for n in _WEIGHT_NAMES)
+
     def _run_fused(
         self, x: torch.Tensor, mask: torch.Tensor | None, states: list[torch.Tensor] | None
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -147,31 +165,16 @@ class _Recurrent(Layer):
         if mask is None:
             outputs, final = self.rnn(x, hx)
             return outputs, self._unpack_states(final)
-        steps = x.shape[1]
-        lengths = mask.sum(1).cpu()  # packing needs the lengths on the host: one sync
-        # Each row's real steps first, in their order (identity for right padding).
-        order = torch.sort((~mask).to(torch.int8), dim=1, stable=True).indices  # (N, T)
-        index = order.unsqueeze(-1)  # (N, T, 1)
-        compact = x.gather(1, index.expand_as(x))
-        packed = pack_padded_sequence(
-            compact, lengths.clamp(min=1), batch_first=True, enforce_sorted=False
-        )
-        packed_outputs, final = self.rnn(packed, hx)
-        compact_outputs, _ = pad_packed_sequence(
-            packed_outputs, batch_first=True, total_length=steps
-        )
-        # Back to each step's own position. As in Keras, a padded step repeats the output of the
-        # last real step before it, and zeros come before the first real step.
-        seen = mask.cumsum(1)  # (N, T): real steps up to and including each step
-        latest = (seen - 1).clamp(min=0).unsqueeze(-1).expand_as(compact_outputs)
-        outputs = compact_outputs.gather(1, latest).masked_fill((seen == 0).unsqueeze(-1), 0.0)
-        final = self._unpack_states(final)
-        if bool((lengths == 0).any()):
-            # A row without real steps ran one padded step (packing needs lengths >= 1): undo it.
-            has_steps = mask.any(1, keepdim=True)  # (N, 1)
-            initial = states or self._zero_states(x)
-            final = [torch.where(has_steps, new, old) for new, old in zip(final, initial)]
-        return outputs, final
+        # Only packing ends each row's c at its last real step (exported: the scan, above).
+        if self._needs_cell_state() or (packs() and not torch.compiler.is_exporting()):
+            outputs, final = run_packed(self.rnn, x, mask, hx)
+        else:  # faster than packing on CPU (docs/benchmarks.md, issue #19), and traceable
+            outputs, h = run_padded(self.rnn, x, mask, hx)
+            final = [h]
+        # A row without real steps keeps its initial states (the kernel ran over its padding).
+        has_steps = mask.any(1, keepdim=True)  # (N, 1)
+        initial = states or self._zero_states(x)
+        return outputs, [torch.where(has_steps, new, old) for new, old in zip(final, initial)]
 
     def _unpack_states(self, final: Any) -> list[torch.Tensor]:
         # torch returns h_n (1, N, units), or (h_n, c_n) for an LSTM.

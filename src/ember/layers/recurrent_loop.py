@@ -6,6 +6,13 @@ parameters and with the same math as the kernels, when ``recurrent_dropout`` is 
 handles any mask directly (a masked step keeps the state and repeats the previous output), which
 makes it the reference the fused path's mask handling is tested against.
 
+:func:`scan_steps` computes the same steps as one ``scan`` (``torch._higher_order_ops.scan``, the
+prototype that torch documents as ``torch.scan``): ``torch.export`` captures it as one operator
+whatever the number of steps, so the sequence axis stays dynamic, and the ONNX exporter writes it
+as ONNX ``Scan``. The recurrent layers use it when exported where the fused kernel cannot serve:
+SimpleRNN (``aten.rnn_tanh`` is unrolled step by step when exported) and an LSTM with a mask
+whose final ``c`` is returned.
+
 Gate order and formulas are PyTorch's (``W`` = ``weight_ih``, ``U`` = ``weight_hh``, ``b``/``c`` =
 ``bias_ih``/``bias_hh``; ``h'`` is ``h`` after recurrent dropout, used only for ``U``):
 
@@ -28,6 +35,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch._higher_order_ops.scan import scan
 
 # One step: (input projection W x + b, h' for the recurrent product, states, U, c) -> new states.
 Step = Callable[
@@ -111,3 +119,40 @@ def run_steps(
         outputs.append(output)
         states = new_states
     return torch.stack(outputs, dim=1), states
+
+
+def scan_steps(
+    kind: str,
+    x: torch.Tensor,
+    mask: torch.Tensor | None,
+    states: list[torch.Tensor],
+    weights: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """:func:`run_steps` without recurrent dropout, as one traceable ``scan`` over the steps.
+
+    Example:
+        >>> weights = (torch.randn(4, 3), torch.randn(4, 4), None, None)
+        >>> x, mask = torch.randn(2, 5, 3), torch.tensor([[1, 1, 0, 1, 0], [1] * 5]).bool()
+        >>> initial = [torch.zeros(2, 4)]
+        >>> loop_outputs, (loop_h,) = run_steps("tanh", x, mask, initial, weights)
+        >>> scan_outputs, (scan_h,) = scan_steps("tanh", x, mask, initial, weights)
+        >>> torch.allclose(loop_outputs, scan_outputs), torch.allclose(loop_h, scan_h)
+        (True, True)
+    """
+    weight_ih, weight_hh, bias_ih, bias_hh = weights
+    step = STEPS[kind]
+    projected = F.linear(x, weight_ih, bias_ih)  # (N, T, G*H)
+    if mask is None:
+        mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+
+    def combine(carry: list[torch.Tensor], inputs: tuple[torch.Tensor, torch.Tensor]):
+        *states, previous = carry  # previous: the last output, zeros before any real step
+        projected_step, real = inputs[0], inputs[1].unsqueeze(-1)  # (N, G*H), (N, 1)
+        new_states = step(projected_step, states[0], states, weight_hh, bias_hh)
+        output = torch.where(real, new_states[0], previous)
+        new_states = [torch.where(real, new, old) for new, old in zip(new_states, states)]
+        return [*new_states, output], output.clone()  # scan forbids a carry aliasing an output
+
+    zeros = states[0].new_zeros(states[0].shape)
+    (*final, _), outputs = scan(combine, [*states, zeros], (projected, mask), dim=1)
+    return outputs, final  # outputs (N, T, H): stacked along dim

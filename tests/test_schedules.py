@@ -87,6 +87,13 @@ def test_step_decay_multiplies_every_step_size_epochs():
     assert learning_rate_curve(schedule, 10) == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("steps", [2, 3, 10])
+def test_one_cycle_runs_on_runs_too_short_for_its_warm_up(steps):
+    # pct_start * steps = 1 made torch divide by zero (10 steps at pct_start=0.1).
+    curve = learning_rate_curve(OneCycle(0.5, pct_start=0.1), steps)
+    assert len(curve) == steps and max(curve) <= 0.5 + 1e-9 and curve[0] == pytest.approx(0.02)
+
+
 def test_one_cycle_peaks_at_max_learning_rate():
     curve = learning_rate_curve(OneCycle(0.5, pct_start=0.25), 100)
     peak = max(range(100), key=curve.__getitem__)

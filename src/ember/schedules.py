@@ -270,7 +270,9 @@ class OneCycle:
                 for group in optimizer.param_groups
             ],
             total_steps=total_steps,
-            pct_start=self.pct_start,
+            # torch divides by the warm-up's end step (pct_start * total - 1): a run so short
+            # that it would be 0 (a ZeroDivisionError) warms up over 1.5 steps instead.
+            pct_start=max(self.pct_start, 1.5 / total_steps),
             anneal_strategy=self.anneal_strategy,
             cycle_momentum=self.cycle_momentum,
             div_factor=self.div_factor,

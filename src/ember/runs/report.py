@@ -50,6 +50,26 @@ img { max-width: 100%; height: auto; }
 """
 
 
+def write_page(path: Path, title: str, sections: list[str]) -> Path:
+    """Write ``sections`` (HTML fragments) as one self-contained page titled ``title``, atomically.
+
+    Example:
+        >>> import tempfile
+        >>> page = write_page(Path(tempfile.mkdtemp()) / "p.html", "a <title>", ["<p>hi</p>"])
+        >>> "<title>a &lt;title&gt;</title>" in page.read_text()
+        True
+    """
+    document = (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{_escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(sections)
+        + "\n</body>\n</html>\n"
+    )
+    with atomic_path(path) as temporary:
+        temporary.write_text(document, encoding="utf-8")
+    return path
+
+
 def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
     """Every record of ``run_dir/metrics.jsonl`` in order; unparsable lines are skipped.
 
@@ -168,16 +188,7 @@ def render_report(run_dir: str | os.PathLike) -> Path:
     page += ["<h2>Config</h2>", f"<pre>{_escape(config_text)}</pre>"]
     page += ["<h2>Timings</h2>", _timings_table(epochs, final_record)]
 
-    document = (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        + "\n".join(page)
-        + "\n</body>\n</html>\n"
-    )
-    path = run_dir / REPORT_FILE
-    with atomic_path(path) as temporary:
-        temporary.write_text(document, encoding="utf-8")
-    return path
+    return write_page(run_dir / REPORT_FILE, title, page)
 
 
 def _logged_metrics_table(test_record: dict) -> str:

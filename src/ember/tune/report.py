@@ -25,10 +25,9 @@ from matplotlib.ticker import MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
-from ember.files import atomic_path
 from ember.plots.figure import save_figure
 from ember.recipes.config import as_set_text
-from ember.runs.report import STYLE
+from ember.runs.report import write_page
 from ember.tune.objective import HOST_ATTR, RUN_DIR_ATTR
 from ember.tune.search import BASE_CONFIG_FILE, TuneSpec
 from ember.tune.space import describe
@@ -104,16 +103,7 @@ def render_tune_report(folder: Path, study: optuna.Study, spec: TuneSpec) -> Pat
     base = folder / BASE_CONFIG_FILE
     if base.is_file():
         page += ["<h2>Base config</h2>", f"<pre>{_escape(base.read_text(encoding='utf-8'))}</pre>"]
-    document = (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        + "\n".join(page)
-        + "\n</body>\n</html>\n"
-    )
-    path = folder / REPORT_FILE
-    with atomic_path(path) as temporary:
-        temporary.write_text(document, encoding="utf-8")
-    return path
+    return write_page(folder / REPORT_FILE, title, page)
 
 
 def importance_unavailable(complete: list[FrozenTrial]) -> str | None:

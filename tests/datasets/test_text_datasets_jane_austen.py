@@ -4,19 +4,15 @@ Debian package served from a local HTTP mirror."""
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import hashlib
 import importlib
 import io
-import lzma
 import socket
-import struct
 import tarfile
-import zlib
 from pathlib import Path
 
 import pytest
+from r_objects import write_lazyload_db
 
 from ember.datasets import jane_austen, jane_austen_books
 from ember.datasets.archives import Archive
@@ -27,8 +23,6 @@ pytest.importorskip("rdata", reason="reading R data needs rdata (pip install rda
 
 austen_module = importlib.import_module("ember.datasets.jane_austen")
 
-# R's CHARSXP encoding flags, as stored in the "general purpose" bits of the header.
-UTF8, ASCII = 1 << 3, 1 << 6
 NA = None
 BOOKS = {  # R variable -> lines, in the database in alphabetical order as R writes them
     "emma": [b"EMMA", b"", b"By Jane Austen", b"Emma Woodhouse, handsome, clever, and rich"],
@@ -38,66 +32,6 @@ BOOKS = {  # R variable -> lines, in the database in alphabetical order as R wri
     "prideprejudice": [b"PRIDE AND PREJUDICE", b"", "It is a truth…".encode()],
     "sensesensibility": [b"SENSE AND SENSIBILITY", b"", b"by Jane Austen"],
 }
-
-
-# -- R's XDR serialization, just enough for character vectors and the index ------------------
-def _int(value: int) -> bytes:
-    return struct.pack(">i", value)
-
-
-def _header(sexp_type: int, *, attributes: bool = False, tag: bool = False, gp: int = 0) -> bytes:
-    return _int(sexp_type | attributes << 9 | tag << 10 | gp << 12)
-
-
-def _charsxp(raw: bytes | None) -> bytes:
-    if raw is None:  # NA_character_
-        return _header(9) + _int(-1)
-    return _header(9, gp=ASCII if raw.isascii() else UTF8) + _int(len(raw)) + raw
-
-
-def _strsxp(strings: list[bytes | None]) -> bytes:
-    return _header(16) + _int(len(strings)) + b"".join(_charsxp(raw) for raw in strings)
-
-
-def _named_list(items: dict[str, bytes]) -> bytes:
-    """A VECSXP with a names attribute (a pairlist tagged by the symbol `names`)."""
-    names = _header(2, tag=True) + _header(1) + _charsxp(b"names")
-    names += _strsxp([key.encode() for key in items]) + _header(254)
-    return _header(19, attributes=True) + _int(len(items)) + b"".join(items.values()) + names
-
-
-def _serialized(sexp: bytes) -> bytes:
-    """Format 3 ("X\\n", version 3, written by R 4.2.1, readable by R 3.5.0, native UTF-8)."""
-    return b"X\n" + _int(3) + _int(0x040201) + _int(0x030500) + _int(5) + b"UTF-8" + sexp
-
-
-def write_lazyload_db(folder: Path, variables: dict, compressed: int = 1) -> dict[str, Path]:
-    """Write Rdata.rdb and Rdata.rdx as R's makeLazyLoadDB does (compressed: 0 none, 1 zlib, 2, 3)."""
-    database, offsets = b"", {}
-    for name, strings in variables.items():
-        raw = _serialized(_strsxp(strings))
-        if compressed == 0:
-            chunk = raw
-        elif compressed == 1:
-            chunk = len(raw).to_bytes(4, "big") + zlib.compress(raw)
-        else:
-            kind, payload = (
-                (b"2", bz2.compress(raw)) if compressed == 2 else (b"Z", lzma.compress(raw))
-            )
-            chunk = len(raw).to_bytes(4, "big") + kind + payload
-        offsets[name] = _header(13) + _int(2) + _int(len(database)) + _int(len(chunk))
-        database += chunk
-    index = _named_list(
-        {
-            "variables": _named_list(offsets),
-            "references": _header(19) + _int(0),
-            "compressed": _header(10 if compressed < 2 else 13) + _int(1) + _int(compressed),
-        }
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "Rdata.rdb").write_bytes(database)
-    (folder / "Rdata.rdx").write_bytes(gzip.compress(_serialized(index), mtime=0))
-    return {"Rdata.rdb": folder / "Rdata.rdb", "Rdata.rdx": folder / "Rdata.rdx"}
 
 
 def _deb(path: Path, files: dict[str, bytes]) -> bytes:

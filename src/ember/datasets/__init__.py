@@ -7,7 +7,7 @@ cache (``~/.cache/ember/datasets``) and ``/usr/share/datasets``, and downloaded 
 
 Text corpora and a time series are functions returning the raw data, found or fetched the same
 way: ``moby_dick()``, ``jane_austen()`` (or ``jane_austen_books()``), ``rotten_tomatoes()`` and
-``sunspots()``.
+``sunspots()``; tables (pandas DataFrames) by ``modeldata(name)``.
 
 Example:
     >>> from ember import datasets
@@ -28,6 +28,7 @@ from ember.datasets.cache import FileInfo, data_home, find_or_download
 from ember.datasets.idx import read_idx
 from ember.datasets.jane_austen import jane_austen, jane_austen_books
 from ember.datasets.moby_dick import moby_dick
+from ember.datasets.modeldata import modeldata
 from ember.datasets.rotten_tomatoes import LabelledTexts, rotten_tomatoes
 from ember.datasets.sunspots import sunspots
 
@@ -41,7 +42,7 @@ DATASETS: dict[str, ModuleType] = {
 # The text corpora and the series, returned by functions of these names (for `ember list`).
 CORPORA: dict[str, str] = {
     name: importlib.import_module(f"ember.datasets.{name}").DESCRIPTION
-    for name in ("moby_dick", "jane_austen", "rotten_tomatoes", "sunspots")
+    for name in ("moby_dick", "jane_austen", "rotten_tomatoes", "sunspots", "modeldata")
 }
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "jane_austen_books",
     "mnist",
     "moby_dick",
+    "modeldata",
     "read_idx",
     "rotten_tomatoes",
     "sunspots",

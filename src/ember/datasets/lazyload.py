@@ -4,7 +4,7 @@ The ``.rdx`` index is a gzip-compressed RDS file holding
 ``list(variables = list(<name> = c(offset, length), ...), references = ..., compressed = ...)``.
 Each variable is ``length`` bytes at ``offset`` in the ``.rdb`` file: a 4-byte big-endian
 uncompressed length, then (when ``compressed`` is 2 or 3) one byte naming the compression
-(``'1'`` zlib, ``'2'`` bzip2, ``'Z'`` xz, ``'0'`` none; with ``compressed = TRUE`` it is always
+(``'1'`` zlib, ``'2'`` bzip2, ``'Z'`` a raw LZMA2 stream (no xz container), ``'0'`` none; with ``compressed = TRUE`` it is always
 zlib and the byte is absent), then one serialized R object (XDR); with ``compressed = FALSE`` the
 object's bytes alone. The objects are parsed with the
 PyPI package ``rdata`` (pure Python, no R needed). Character vectors are decoded here, strictly
@@ -25,19 +25,36 @@ import bz2
 import lzma
 import os
 import zlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from ember.datasets.archives import REINSTALL_FIX
 from ember.errors import DataError, DatasetError
 
-_DECOMPRESSORS = {b"1": zlib.decompress, b"2": bz2.decompress, b"Z": lzma.decompress}
+
+def _raw_lzma2(payload: bytes) -> bytes:
+    # R's R_compress3 writes LZMA2 with lzma_raw_encoder (preset 6): no xz header to read the
+    # settings from, so the decoder is told them; preset 9's dictionary covers every smaller one.
+    return lzma.decompress(
+        payload,
+        format=lzma.FORMAT_RAW,
+        filters=[{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}],
+    )
+
+
+_DECOMPRESSORS = {b"1": zlib.decompress, b"2": bz2.decompress, b"Z": _raw_lzma2}
 # The encoding flags R keeps on each string (CHARSXP "general purpose" bits).
 _LATIN1, _UTF8, _ASCII = 1 << 2, 1 << 3, 1 << 6
 
 
-def read_lazyload_db(rdb_path: str | os.PathLike, rdx_path: str | os.PathLike) -> dict[str, Any]:
-    """Read every variable of the lazy-load database ``rdb_path`` indexed by ``rdx_path``.
+def read_lazyload_db(
+    rdb_path: str | os.PathLike,
+    rdx_path: str | os.PathLike,
+    names: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """Read the variables ``names`` (default: every one) of the lazy-load database ``rdb_path``
+    indexed by ``rdx_path``; a name the database lacks is left out (the caller says what is missing).
 
     Returns ``{variable name: value}``: a character vector becomes a ``list`` of ``str`` (``None``
     for ``NA``), anything else what ``rdata.conversion.convert`` makes of it. Raises
@@ -50,18 +67,15 @@ def read_lazyload_db(rdb_path: str | os.PathLike, rdx_path: str | os.PathLike) -
         >>> read_lazyload_db("Rdata.rdb", "Rdata.rdx")["emma"][:3]  # doctest: +SKIP
         ['EMMA', '', 'By Jane Austen']
     """
-    rdb_path, rdx_path = Path(rdb_path), Path(rdx_path)
+    rdb_path = Path(rdb_path)
     rdata = _import_rdata()
-    index = rdata.conversion.convert(_parse(rdata, _read_nonempty(rdx_path), rdx_path))
-    if not isinstance(index, dict) or not isinstance(index.get("variables"), dict):
-        raise DatasetError(
-            f"{rdx_path}: not the index of an R lazy-load database (expected a list with "
-            f"'variables', received {type(index).__name__}); {REINSTALL_FIX}"
-        )
+    index = _read_index(rdata, Path(rdx_path))
     compression = int(index.get("compressed", [1])[0])
     database = _read_nonempty(rdb_path)
     variables = {}
     for name, (offset, length) in index["variables"].items():
+        if names is not None and str(name) not in names:
+            continue
         offset, length = int(offset), int(length)
         chunk = database[offset : offset + length]
         source = f"{rdb_path} (variable {str(name)!r})"
@@ -77,6 +91,26 @@ def read_lazyload_db(rdb_path: str | os.PathLike, rdx_path: str | os.PathLike) -
         else:
             variables[str(name)] = rdata.conversion.convert(parsed)
     return variables
+
+
+def variable_names(rdx_path: str | os.PathLike) -> list[str]:
+    """The names of the variables a lazy-load database holds, from its index ``rdx_path`` alone.
+
+    Example:
+        >>> variable_names("Rdata.rdx")  # doctest: +SKIP
+        ['emma', 'mansfieldpark', 'northangerabbey', 'persuasion', 'prideprejudice', ...]
+    """
+    return [str(name) for name in _read_index(_import_rdata(), Path(rdx_path))["variables"]]
+
+
+def _read_index(rdata: Any, rdx_path: Path) -> dict:
+    index = rdata.conversion.convert(_parse(rdata, _read_nonempty(rdx_path), rdx_path))
+    if not isinstance(index, dict) or not isinstance(index.get("variables"), dict):
+        raise DatasetError(
+            f"{rdx_path}: not the index of an R lazy-load database (expected a list with "
+            f"'variables', received {type(index).__name__}); {REINSTALL_FIX}"
+        )
+    return index
 
 
 def _decode_strings(elements: list, native_encoding: str, source: str) -> list[str | None]:

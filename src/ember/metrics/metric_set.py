@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -26,6 +28,41 @@ from ember.metrics.specs import (
     TopKAccuracy,
     resolve,
 )
+
+States = list[torch.Tensor | None]
+# (rows, totals) of this process -> (rows, totals) of every process: see gathering().
+Gather = Callable[[States, States], tuple[States, States]]
+_GATHER: ContextVar[Gather | None] = ContextVar("ember_metrics_gather", default=None)
+
+
+@contextmanager
+def gathering(gather: Gather) -> Iterator[None]:
+    """Inside this block, :meth:`MetricSet.compute` gives the metrics of every process's data.
+
+    ``gather(rows, totals)``, a collective every process calls in the same order, returns each
+    of ``rows`` concatenated over the processes (first axis; None: none held) and each of
+    ``totals`` summed (:func:`ember.train.distributed.gather_states`). torchmetrics objects
+    sync their own states (torchmetrics' ``sync``, in their ``compute``) here and nowhere else.
+
+    Example:
+        >>> import torch
+        >>> metrics = MetricSet(["mae"], kind="regression", num_outputs=1, from_logits=False)
+        >>> metrics.update(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0]))
+        >>> def another(rows, totals):  # a second process, whose 2 predictions are exact
+        ...     return [r if r is None else torch.cat([r, 0 * r]) for r in rows], totals
+        >>> with gathering(another):
+        ...     metrics.compute()
+        {'mae': 0.5}
+    """
+    token = _GATHER.set(gather)
+    try:
+        yield
+    finally:
+        _GATHER.reset(token)
+
+
+def _gathering_now() -> bool:
+    return _GATHER.get() is not None
 
 
 class MetricSet:
@@ -78,6 +115,12 @@ class MetricSet:
                 self._check(entry)
                 self.specs.append(entry)
             elif isinstance(entry, torchmetrics.Metric):
+                # torchmetrics would sync at every compute() once a process group exists, but
+                # a per-step read runs in one process alone: sync in gathering() only (the
+                # metrics inside a compositional or wrapped metric too).
+                for part in entry.modules():
+                    if isinstance(part, torchmetrics.Metric):
+                        part.distributed_available_fn = _gathering_now
                 self.torchmetrics[name] = entry
             else:
                 self.functions[name] = entry
@@ -281,7 +324,8 @@ class MetricSet:
 
     @torch.no_grad()
     def _evaluate(self) -> dict[str, torch.Tensor]:
-        if self._samples == 0:
+        gather = _GATHER.get()
+        if self._samples == 0 and gather is None:
             return {}
         results: dict[str, torch.Tensor] = {}
         predictions, scores, targets, raw = (
@@ -292,11 +336,20 @@ class MetricSet:
             predictions, scores, targets, raw = (
                 None if t is None else t[kept] for t in (predictions, scores, targets, raw)
             )
+        local_targets = targets  # torchmetrics objects take this process's rows, then sync
+        samples, correct = self._samples, self._correct
+        top_k, sums = self._correct_top_k, self._function_sums
+        if gather is not None:  # several processes: the rows and counts of all of them
+            (predictions, scores, targets), (samples, correct, top_k, sums) = self._gathered(
+                gather, [predictions, scores, targets]
+            )
+            if not int(samples):  # no process has a sample (every process agrees)
+                return {}
         for spec in self.specs:
             if spec.metric == "accuracy":
-                results[spec.log_name] = self._correct.float() / self._samples
+                results[spec.log_name] = correct.float() / samples
             elif isinstance(spec, TopKAccuracy):
-                results[spec.log_name] = self._correct_top_k[spec.k].float() / self._samples
+                results[spec.log_name] = top_k[spec.k].float() / samples
             elif spec.metric in _VALUE_METRICS:
                 results[spec.log_name] = _value_metric(spec.metric, scores, targets)
             elif spec.metric in _SCORE_METRICS:
@@ -315,9 +368,24 @@ class MetricSet:
                     results[spec.log_name] = value
         for name, metric in self.torchmetrics.items():
             metric.reset()
-            metric.update(raw, targets)
-            results[name] = metric.compute()
+            if raw is not None:  # None: this process holds no sample (other processes do)
+                metric.update(raw, local_targets)
+            results[name] = metric.compute()  # in gathering(): over every process's states
             metric.reset()
-        for name, total in self._function_sums.items():
-            results[name] = total / self._samples
+        for name, total in sums.items():
+            results[name] = total / samples
         return results
+
+    def _gathered(self, gather: Gather, rows: States) -> tuple[States, tuple[Any, ...]]:
+        """``rows``, and the counts (samples, correct, top-k, function sums), of every process."""
+        top_k, functions = list(self._top_k), list(self.functions)
+        counts = [
+            torch.as_tensor(self._samples),
+            self._correct,
+            *(self._correct_top_k.get(k) for k in top_k),
+            *(self._function_sums.get(name) for name in functions),
+        ]
+        rows, counts = gather(rows, counts)
+        samples, correct, *rest = counts
+        sums = dict(zip(functions, rest[len(top_k) :], strict=True))
+        return rows, (samples, correct, dict(zip(top_k, rest, strict=False)), sums)

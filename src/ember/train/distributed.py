@@ -4,16 +4,17 @@
 ``torchrun`` started (it sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE``):
 it initialises the process group once (gloo on the CPU, NCCL on CUDA, one GPU per process),
 gives each process its part of every global batch (:mod:`ember.data.sharding`), runs each
-training step through DDP or FSDP (:mod:`ember.train.distributed_step`), and averages the epoch's
-losses and metrics over the processes once per epoch (:func:`synced_logs`). Only the main process
-(rank 0) prints; :func:`from_main_process` lets it alone create what all then share (a run
-folder). ember starts no processes itself: see docs/distributed.md for ``torchrun`` and
+training step through DDP or FSDP (:mod:`ember.train.distributed_step`), and makes the epoch's
+losses and metrics those of all the processes' samples, once per epoch (:func:`synced_logs`,
+:func:`gather_states`). Only the main process (rank 0) prints; :func:`from_main_process` lets
+it alone create what all then share (a run folder). ember starts no processes itself: see docs/distributed.md for ``torchrun`` and
 ``ember train RECIPE --devices N``.
 """
 
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import warnings
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from ember.data.sharding import (
     shard_loader,
 )
 from ember.errors import ConfigError
+from ember.metrics.metric_set import States, gathering
 from ember.train.precision import resolve_device
 from ember.train.records import Records, epoch_logs
 
@@ -204,10 +206,11 @@ def _leave() -> None:
 
 def synced_logs(records: Records, metrics: Any, processes: Processes | None) -> dict[str, Any]:
     """The epoch's logs (:func:`ember.train.records.epoch_logs`), over every process when
-    ``processes`` is given: each step output's mean weighted by batch size, and each metric's
-    per-process value weighted by that process's samples, from one ``all_reduce`` of sums and
-    counts. Exact for losses and for metrics that are means over samples (accuracy, top-k,
-    MAE, MSE); for F1, AUC and the like it is the sample-weighted mean of each process's value.
+    ``processes`` is given, the same in each, equal (to float rounding) to the logs of one
+    process that saw the whole epoch: each step output's mean weighted by batch size, from one
+    ``all_reduce`` of sums and counts, and every metric computed on the rows and counts of all
+    the processes (:func:`gather_states`; torchmetrics objects sync their own states), then put
+    through the same ``all_reduce`` so that every process logs the very same numbers.
     """
     if processes is None:
         return epoch_logs(records, metrics)
@@ -218,7 +221,10 @@ def synced_logs(records: Records, metrics: Any, processes: Processes | None) -> 
         sizes = torch.tensor([size for _, size in pairs], dtype=torch.float64)
         totals[name] = (float((values * sizes).sum()), float(sizes.sum()))
     samples = float(sum(size for _, size in records))
-    scores = metrics.compute() if metrics is not None and len(metrics) else {}
+    with gathering(lambda rows, sums: gather_states(rows, sums, processes)):
+        scores = metrics.compute() if metrics is not None and len(metrics) else {}
+    # A metric set of ember's gives every process the same values: weighting them changes
+    # nothing. Other metric objects compute on their process's part: a weighted mean of those.
     totals.update({f"metric:{name}": (value * samples, samples) for name, value in scores.items()})
     # Every process lists the same names but for an edge case (an empty part): agree on them.
     every: list[list[str]] = [[] for _ in range(processes.world_size)]
@@ -229,6 +235,71 @@ def synced_logs(records: Records, metrics: Any, processes: Processes | None) -> 
     logs = {name: float(total / count) for name, (total, count) in zip(names, summed.tolist())}
     outputs = {name: value for name, value in logs.items() if not name.startswith("metric:")}
     return outputs | {name[len("metric:") :]: v for name, v in logs.items() if name not in outputs}
+
+
+def gather_states(rows: States, totals: States, processes: Processes) -> tuple[States, States]:
+    """Metric states of every process, in every process: each of ``rows`` concatenated along
+    its first axis in rank order (the processes may hold different numbers of rows, or none:
+    None), each of ``totals`` summed; None where no process has one. A collective: every
+    process calls it, in the same order. One ``all_gather_object`` of the shapes, then one
+    ``all_gather`` per row tensor, padded to the longest part and staying on the device, and
+    one ``all_reduce`` of all the totals.
+    """
+    shapes: list[Any] = [None] * processes.world_size
+    dist.all_gather_object(shapes, [[_shape(t) for t in rows], [_shape(t) for t in totals]])
+    gathered = [
+        _gather_rows(tensor, [every[0][i] for every in shapes], processes)
+        for i, tensor in enumerate(rows)
+    ]
+    described = [_known([every[1][i] for every in shapes]) for i in range(len(totals))]
+    return gathered, _sum_totals(totals, described, processes)
+
+
+def _shape(tensor: torch.Tensor | None) -> tuple[tuple[int, ...], torch.dtype] | None:
+    return None if tensor is None else (tuple(tensor.shape), tensor.dtype)
+
+
+def _known(shapes: list[Any]) -> Any:
+    return next((shape for shape in shapes if shape is not None), None)
+
+
+def _gather_rows(
+    tensor: torch.Tensor | None, shapes: list[Any], processes: Processes
+) -> torch.Tensor | None:
+    known = _known(shapes)
+    if known is None:
+        return None
+    trailing, dtype = known[0][1:], known[1]
+    counts = [0 if shape is None else shape[0][0] for shape in shapes]
+    padded = torch.zeros((max(counts), *trailing), dtype=dtype, device=processes.device)
+    if tensor is not None:
+        padded[: len(tensor)] = tensor
+    if not max(counts):
+        return padded
+    parts = [torch.empty_like(padded) for _ in counts]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[:count] for part, count in zip(parts, counts, strict=True)])
+
+
+def _sum_totals(totals: States, described: list[Any], processes: Processes) -> States:
+    device = processes.device
+    flat = [  # float64: counts stay exact up to 2**53
+        (torch.zeros(known[0]) if tensor is None else tensor).to(device, torch.float64).reshape(-1)
+        for tensor, known in zip(totals, described, strict=True)
+        if known is not None
+    ]
+    if not flat:
+        return [None] * len(totals)
+    summed = torch.cat(flat)
+    dist.all_reduce(summed)
+    result: States = []
+    start = 0
+    for known in described:
+        size = 0 if known is None else math.prod(known[0])
+        part = summed[start : start + size]
+        result.append(None if known is None else part.reshape(known[0]).to(known[1]))
+        start += size
+    return result
 
 
 def split_over(batches: Any, processes: Processes | None) -> Processes | None:

@@ -85,10 +85,6 @@ def distribute(task: Task, processes: Processes | None) -> Task:
     several = len(objectives) > 1
     modules = {o.loss: _trained(task, o) for o in objectives}
     _check_disjoint(task, modules)
-    # Each process's metrics are its own; torchmetrics would otherwise gather at every
-    # compute(), which only the main process calls while it draws the progress bar.
-    for metric in getattr(task.metrics, "torchmetrics", {}).values():
-        metric.sync_on_compute = False
     steps: dict[str, nn.Module] = {}
     for name, module in modules.items():
         step = StepModule(task, module, name, several, processes.share)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ember import regularizers
+from ember.layers import regularizers as layer_regularizers
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras  # noqa: E402
@@ -33,3 +34,10 @@ def test_shortcuts_have_keras_defaults_and_penalties(name, kwargs):
 def test_l1_l2_is_the_l1l2_class_as_in_keras():
     assert regularizers.l1_l2 is regularizers.L1L2
     assert regularizers.l1_l2().get_config() == {"l1": 0.0, "l2": 0.0}
+
+
+@pytest.mark.parametrize("name", ["L1L2", "l1l2", "L1", "l1", "L2", "l2"])
+def test_get_by_name_gives_keras_3_defaults(name):
+    ours, theirs = layer_regularizers.get(name), keras.regularizers.get(name)
+    assert type(ours).__name__ == type(theirs).__name__
+    assert ours.get_config() == pytest.approx(theirs.get_config())

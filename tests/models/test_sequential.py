@@ -141,3 +141,14 @@ def test_get_layer_and_keras_get_set_weights():
         other.set_weights(weights[:3] + [np.zeros(11)])
     with pytest.raises(ember.WeightsMismatchError, match="received 2 arrays"):
         other.set_weights(weights[:2])
+
+
+def test_build_without_a_shape_uses_the_declared_input_as_keras_does():
+    model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(3)])
+    model.build()
+    assert model.count_params() == 4 * 3 + 3
+    declared = models.Sequential([layers.Dense(2, input_shape=(5,))])
+    declared.build()
+    assert declared.count_params() == 5 * 2 + 2
+    with pytest.raises(ember.errors.ShapeError, match=r"declares none\. Fix: model\.build"):
+        models.Sequential([layers.Dense(3)]).build()

@@ -127,11 +127,16 @@ def get(spec: str | dict | Regularizer | Callable | None) -> Callable[[torch.Ten
     """A regularizer from ``"l1"``/``"l2"``/``"l1_l2"``, a dict, an instance or a function.
 
     Example:
-        >>> get("l1_l2")
+        >>> get("l1_l2")  # Keras 2's shortcut
         L1L2(l1=0.01, l2=0.01)
+        >>> get("L1L2")  # Keras 3's class by name, with its defaults
+        L1L2(l1=0.0, l2=0.0)
         >>> get({"class_name": "L2", "config": {"l2": 0.001}})
         L2(l2=0.001)
     """
+    # The registry reads "l1_l2" and "L1L2" alike; only the shortcut spelling keeps 0.01 each.
+    if isinstance(spec, str) and spec.lower() == "l1l2":
+        return L1L2()
     return REGULARIZERS.resolve(
         spec,
         Regularizer,

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ember.errors import ConfigError
+from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer, reset_states
 from ember.layers.symbolic import KerasTensor
 from ember.models.call_arguments import per_sample_shape
@@ -178,9 +178,19 @@ class Sequential(Model):
     def ensure_built(self) -> None:
         self._build_if_shape_known()
 
-    def build(self, input_shape: tuple[int, ...]) -> None:
+    def build(self, input_shape: tuple[int | None, ...] | None = None) -> None:
         """Create every layer's weights for inputs of ``input_shape`` (Keras' build): Keras'
-        ``(None, 28, 28)`` with the batch size first, or the per-sample ``(28, 28)``."""
+        ``(None, 28, 28)`` with the batch size first, or the per-sample ``(28, 28)``. Without
+        it, the shape the model declares (an ``ember.Input`` first, or ``input_shape=`` on its
+        first layer) is used, as in Keras."""
+        if input_shape is None:
+            first = self.layers[0] if len(self.layers) else None
+            input_shape = self.declared_input_shape or getattr(first, "input_shape", None)
+            if input_shape is None:
+                raise ShapeError(
+                    "build() needs an input shape, and this model declares none. Fix: "
+                    "model.build((None, 28, 28)), or start it with ember.Input(shape=(28, 28))."
+                )
         # Keras' (None, 28, 28) or ember's per-sample (28, 28); a None inside (a sequence
         # length) builds with any size.
         sizes = [5 if size is None else size for size in per_sample_shape(input_shape)]

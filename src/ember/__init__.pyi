@@ -8,6 +8,7 @@ from . import constraints as constraints
 from . import data as data
 from . import datasets as datasets
 from . import deploy as deploy
+from . import graphs as graphs
 from . import initializers as initializers
 from . import layers as layers
 from . import losses as losses
@@ -18,6 +19,7 @@ from . import optimizers as optimizers
 from . import regularizers as regularizers
 from . import rl as rl
 from . import schedules as schedules
+from . import tabular as tabular
 from . import tasks as tasks
 from . import train as train
 from . import transfer as transfer

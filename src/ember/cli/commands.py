@@ -18,6 +18,7 @@ from ember import explain as interpretation
 from ember.cli import launch
 from ember.cli import tune as tuning
 from ember.cli.generate import generate_text, print_generation
+from ember.cli.table_rows import is_table_request, predict_table_rows
 from ember.datasets.cache import find_file, search_dirs
 from ember.deploy import Predictor
 from ember.deploy.inputs import load_inputs, text_inputs, top_k_lines
@@ -160,6 +161,8 @@ def predict(args: argparse.Namespace, console: Console) -> int:
         )
     if args.csv is not None and args.text:
         raise ConfigError("--csv writes predictions of files. Fix: drop --csv for --text.")
+    if is_table_request(args.files):  # rows of a table, for a tabular-* run
+        return predict_table_rows(args, console)
     if args.csv is not None:
         predictor = Predictor(args.run, checkpoint=args.checkpoint)
         rows = predictor.predict_files(args.files, args.csv, resize=args.resize, verbose=1)

@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     predict = commands.add_parser(
-        "predict", help="classify images (PNG/JPG), .npy arrays, or texts (--text)"
+        "predict",
+        help="classify images (PNG/JPG), .npy arrays, texts (--text), or a table's rows (.csv)",
     )
     predict.add_argument("run", type=Path, metavar="RUN")
     predict.add_argument("files", type=Path, nargs="*", metavar="FILE")

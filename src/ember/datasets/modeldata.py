@@ -89,4 +89,6 @@ def modeldata(name: str, *, download: bool = True) -> Any:
             f"{paths['Rdata.rdb']}: {name!r} is a {type(table).__name__}, not a table. "
             f"Fix: pick a table, e.g. one of {', '.join(TABLES)}."
         )
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)
+    table.columns = [str(column) for column in table.columns]  # rdata gives numpy strings
+    return table

@@ -2,6 +2,7 @@
 loader (each name is imported on first use)."""
 
 from . import activations as activations
+from . import active as active
 from . import callbacks as callbacks
 from . import checks as checks
 from . import constraints as constraints

@@ -22,6 +22,7 @@ from typing import Any
 from ember.errors import ConfigError, UnknownNameError
 from ember.plots.feature_maps import METHODS
 from ember.recipes import (
+    active,
     autoencoders,
     dbn,
     dqn,
@@ -349,6 +350,12 @@ RECIPES: dict[str, Recipe] = {
             "embeddings + MLP, against gradient boosting",
             tabular,
             {"table": "ames", "target": "Sale_Price", "log_target": True},
+        ),
+        Recipe(
+            "active-fashion",
+            "scarce labels: entropy, margin and BALD pick which Fashion-MNIST images to label, "
+            "100 to 2,000, against random; autoencoder pretraining too",
+            active,
         ),
         Recipe(
             "q-learning-frozenlake",

@@ -67,7 +67,7 @@ class Config(RecipeConfig):
     heads: int = 8  # ft_transformer: attention heads (d_token must divide by it)
     test_size: float = 0.2  # fraction of rows held out for the test split
     validation_size: float = 0.2  # fraction of the remaining rows for validation
-    feature_maps: tuple[str, ...] = ()  # a table's penultimate features are not worth a map
+    feature_maps: tuple[str, ...] = ()  # classification report maps: pca, tsne (none by default)
 
     field_checks = {
         "learning_rate": checks.positive_number,

@@ -133,8 +133,9 @@ def load_experiment(run_dir: Path, which: str = "last") -> tuple[Experiment, Che
     run, name, experiment, checkpoint = rebuild_run(run_dir, which)
     if isinstance(experiment, Agent):
         raise RunError(
-            f"{run} is a run of an agent ({name}): it is scored by playing episodes. "
-            f"Fix: use `ember play {run} --episodes 100`."
+            f"{run} is a run of an agent ({name}), scored by its own test, not a network's "
+            f"predictions on a split. Fix: use `ember play {run} --episodes 100` (an agent in "
+            f"an environment) or `ember report {run}` (active learning's curves)."
         )
     network = experiment.network.to(experiment.trainer.device)
     # Only lazy layers need a sample to get their weights; a GAN's networks are built already

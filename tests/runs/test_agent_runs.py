@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ember import recipes
+from ember.callbacks import LambdaCallback
 from ember.cli import main
 from ember.errors import RunError
 from ember.runs import load_checkpoint, metrics_log, training
@@ -67,10 +68,13 @@ def test_play_and_evaluate_refuse_the_other_kind_of_run(tmp_path):
         load_agent(tmp_path / "mlp")
 
 
-def test_q_learning_run_draws_its_table(tmp_path):
+def test_q_learning_run_draws_its_table_and_calls_the_callers_callbacks(tmp_path):
     recipe = recipes.get("q-learning-frozenlake")
     settings = recipe.config(epochs=2, episodes_per_epoch=300, eval_episodes=50, test_episodes=50)
-    result = training.train(recipe, settings, out=tmp_path / "lake", verbose=0)
+    epochs_seen = []
+    counter = LambdaCallback(on_epoch_end=lambda epoch, logs=None: epochs_seen.append(epoch))
+    result = training.train(recipe, settings, out=tmp_path / "lake", verbose=0, callbacks=[counter])
+    assert epochs_seen == [0, 1]  # training.train(callbacks=...) reaches an agent's run too
     assert result.finished and 0 <= result.test["success_rate"] <= 1
     assert (tmp_path / "lake" / "evaluation" / "test" / "q_table.png").stat().st_size > 0
 

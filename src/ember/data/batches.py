@@ -282,9 +282,10 @@ def as_batches(
     device = torch.device(device)
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise DataError(f"expected a positive integer, received batch_size={batch_size!r}")
-    if isinstance(x, tuple) and y is None and len(x) in (2, 3) and all(is_in_memory(t) for t in x):
-        x, y, *rest = x
-        sample_weight = rest[0] if rest else sample_weight
+    if isinstance(x, tuple) and y is None and len(x) in (1, 2, 3) and all(map(is_in_memory, x)):
+        # Keras' (x,), (x, y) and (x, y, sample_weight): a tuple of arrays is never one input
+        x, y, weights = (*x, None, None)[:3]
+        sample_weight = sample_weight if weights is None else weights
     if is_array_structure(x) or is_in_memory(x):
         arrays = (
             [x] + ([] if y is None else [y]) + ([] if sample_weight is None else [sample_weight])

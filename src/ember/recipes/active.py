@@ -37,12 +37,6 @@ class Config(ActiveLearningConfig):
         "test_size": positive_int_or_none,
     }
 
-    @property
-    def test_episodes(self) -> int:
-        """What the agent run asks for its final test: one pass (the test set is scored every
-        round; this is not a setting)."""
-        return 1
-
 
 def check_config(config: Config) -> None:
     """The schedule, the strategies and the pool's size fit together (before any data loads)."""

@@ -9,6 +9,7 @@ training curves and films one episode (``evaluation/test/episode.gif``), all sho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,15 @@ FIGURES = Path("evaluation") / "test"
 
 
 def run_agent(
-    run: Path, agent: Agent, config: Any, checkpoint: Checkpoint | None, verbose: int
+    run: Path,
+    agent: Agent,
+    config: Any,
+    checkpoint: Checkpoint | None,
+    verbose: int,
+    extra_callbacks: Sequence[Any] = (),
 ) -> RunResult:
-    """Learn from the checkpoint's epoch to ``config.epochs``; then test, draw, report."""
+    """Learn from the checkpoint's epoch to ``config.epochs``; then test, draw, report.
+    ``extra_callbacks`` (``training.train(callbacks=...)``) run after the run's own."""
     start_epoch = 0 if checkpoint is None else checkpoint.epoch
     log_path = run / metrics_log.METRICS_FILE
     metrics_log.truncate(log_path, start_epoch)  # no duplicated epochs after a kill
@@ -41,6 +48,7 @@ def run_agent(
         run, torch.Generator(), monitor=agent.monitor, resume_from=checkpoint
     )
     callbacks = [RunLog(log_path), checkpointer, TensorBoard(run / "tensorboard")]
+    callbacks += list(extra_callbacks)
     interrupted = False
     try:
         with stop_on_ctrl_c(checkpointer, verbose):
@@ -53,7 +61,8 @@ def run_agent(
     result = RunResult.from_log(run, config.epochs, interrupted)
     done = result.epochs_done
     if done >= config.epochs and not interrupted:
-        result.test = score_agent(run, agent, config.test_episodes, done)
+        # An agent that is not played in episodes (active learning) has no test_episodes.
+        result.test = score_agent(run, agent, getattr(config, "test_episodes", 1), done)
     result.report = render_report(run)
     return result
 

@@ -164,7 +164,7 @@ def _run(
 ) -> RunResult:
     """Fit from the checkpoint's epoch (``experiment`` was just built after seeding)."""
     if isinstance(experiment, Agent):  # it acts in an environment: its own loop, same run
-        return run_agent(run, experiment, config, checkpoint, verbose)
+        return run_agent(run, experiment, config, checkpoint, verbose, extra_callbacks)
     trainer = experiment.trainer
     main = is_main_process()  # the one process that writes the log, checkpoints and report
     verbose = verbose if main else 0

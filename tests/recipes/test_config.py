@@ -512,6 +512,12 @@ CHECKED_ELSEWHERE = {
     "pretrain_learning_rate",  # dbn check_config
     "backbone",  # transfer-in-domain check_config: an existing weights file
     "eval_epsilons",  # fashion-adversarial check_config: radii in the pixel range
+    "categorical",  # tabular-*: column names, checked against the table once it is read
+    "drop",  # tabular-*: the same
+    "labels",  # active-fashion check_config: a rising schedule the pool can fill
+    "strategies",  # active-fashion check_config: known strategy names
+    "pretrained_strategies",  # the same
+    "epochs",  # active-fashion: derived from labels (one round an epoch), not a setting
 }
 
 

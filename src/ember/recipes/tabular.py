@@ -73,6 +73,7 @@ class Config(RecipeConfig):
         "learning_rate": checks.positive_number,
         "weight_decay": checks.non_negative_number,
         "dropout": checks.rate,
+        "hidden": checks.positive_ints,
         "d_token": checks.positive_int,
         "layers": checks.positive_int,
         "heads": checks.positive_int,

@@ -10,15 +10,7 @@ from ember.active import ActiveLearner, RoundSettings, train_classifier
 from ember.active import learner as learner_module
 from ember.errors import ConfigError, DataError, UnknownNameError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and two spin against each other on a busy
-    machine (10x slower at a load of 4)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 SETTINGS = RoundSettings(steps=6, batch_size=8, score_subset=40, passes=3)

@@ -10,15 +10,7 @@ from ember.active import Classifier, PretrainingAutoencoder, pretrain_encoder
 from ember.active.networks import classifier_from
 from ember.errors import ConfigError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and two spin against each other on a busy
-    machine (10x slower at a load of 4)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def bars(count: int = 256) -> torch.Tensor:

@@ -11,15 +11,7 @@ from ember.active import comparison as comparison_module
 from ember.active.curves import labels_to_reach
 from ember.errors import ConfigError, UnknownNameError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and two spin against each other on a busy
-    machine (10x slower at a load of 4)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = {

@@ -4,7 +4,6 @@ an exact resume without pretraining again, and bad configs refused before any fo
 from __future__ import annotations
 
 import pytest
-import torch
 from fake_images import install
 
 from ember import recipes
@@ -12,15 +11,7 @@ from ember.active import comparison
 from ember.cli import main
 from ember.runs import load_checkpoint, metrics_log, training
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one torch thread is as fast, and two spin against each other on a busy
-    machine (10x slower at a load of 4)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = {

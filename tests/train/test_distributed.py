@@ -7,12 +7,12 @@ runs every scenario; the reference is the same function run here, in one process
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from spawned_processes import act_as_torchrun_process, free_port
 from torch import nn
 from torch.utils.data import TensorDataset
 
@@ -112,23 +112,9 @@ SCENARIOS = {
 
 
 def _worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE=str(WORLD_SIZE),
-        LOCAL_WORLD_SIZE=str(WORLD_SIZE),
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-    )
-    torch.set_num_threads(1)
+    act_as_torchrun_process(rank, WORLD_SIZE, port)
     results = {name: scenario() for name, scenario in SCENARIOS.items()}
     torch.save(results, os.path.join(out, f"rank{rank}.pt"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

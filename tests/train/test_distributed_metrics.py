@@ -13,7 +13,6 @@ import ember
 
 # isort: split
 import os
-import socket
 import time
 
 import pytest
@@ -24,6 +23,7 @@ import torchmetrics.classification as TMC_objects
 import torchmetrics.functional as TMF
 import torchmetrics.functional.classification as TMC
 import torchmetrics.regression as TMR
+from spawned_processes import act_as_torchrun_process, free_port
 from torch import nn
 
 from ember.callbacks import Callback
@@ -181,15 +181,7 @@ def regression_fit() -> dict:
 
 
 def _worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE=str(WORLD_SIZE),
-        LOCAL_WORLD_SIZE=str(WORLD_SIZE),
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-    )
-    torch.set_num_threads(1)
+    act_as_torchrun_process(rank, WORLD_SIZE, port)
     results = {"synced": synced_metric_sets(rank), "regression": regression_fit()}
     results["classifier"] = classifier_fit()
     if rank == 0:  # the main process alone: evaluate's data is whole in each, no collective
@@ -198,12 +190,6 @@ def _worker(rank: int, port: int, out: str) -> None:
         results["evaluate_alone"] = trainer.evaluate((x_val, y_val), batch_size=8, verbose=0)
     results["classifier"].pop("trainer")
     torch.save(results, os.path.join(out, f"rank{rank}.pt"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

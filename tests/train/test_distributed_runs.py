@@ -4,13 +4,13 @@ on two processes ends bit for bit where the uninterrupted one did."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
+from spawned_processes import act_as_torchrun_process
 
 from ember import recipes
 from ember.recipes import Recipe
@@ -29,15 +29,7 @@ class StopAfterFirstEpoch(Callback):
 
 
 def _worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE=str(WORLD_SIZE),
-        LOCAL_WORLD_SIZE=str(WORLD_SIZE),
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-    )
-    torch.set_num_threads(1)
+    act_as_torchrun_process(rank, WORLD_SIZE, port)
     recipe = recipes.get("fashion-mlp")
     config = recipe.config(**FIELDS)
     # The uninterrupted reference: what a run does, without its folder (seed, build, fit).

@@ -117,3 +117,25 @@ def test_lambda_errors():
         layers.Lambda(3)
     with pytest.raises(ConfigError, match="received arguments=\\[1\\]"):
         layers.Lambda(torch.tanh, arguments=[1])
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # Keras' own
+def test_time_distributed_batch_norm_normalises_each_step_while_training_as_keras():
+    # Steps with different scales: normalised together they would not each have mean 0.
+    x = _random(8, 3, 4) * torch.tensor([1.0, 5.0, 20.0]).view(1, 3, 1)
+    ours = layers.TimeDistributed(layers.BatchNormalization())
+    theirs = keras.layers.TimeDistributed(keras.layers.BatchNormalization())
+    ours.train()
+    expected = theirs(x.clone(), training=True).detach().cpu().numpy()
+    np.testing.assert_allclose(ours(x).detach().numpy(), expected, atol=1e-5)
+    inner = ours.layer
+    moving_mean = keras.ops.convert_to_numpy(theirs.layer.moving_mean)
+    moving_variance = keras.ops.convert_to_numpy(theirs.layer.moving_variance)
+    np.testing.assert_allclose(inner.running_mean.numpy(), moving_mean, atol=1e-6)
+    np.testing.assert_allclose(inner.running_var.numpy(), moving_variance, atol=1e-5)
+    ours.eval()  # inference: the moving averages, all steps in one call
+    np.testing.assert_allclose(
+        ours(x).detach().numpy(),
+        theirs(x.clone(), training=False).detach().cpu().numpy(),
+        atol=1e-5,
+    )

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 from ember.errors import ConfigError, ShapeError
 from ember.layers.base import Layer
 from ember.layers.config_values import deserialize_value
+from ember.layers.normalization import BatchNormalization
 from ember.layers.registry import LAYERS
 
 
@@ -29,10 +31,11 @@ class TimeDistributed(Layer):
     """Applies ``layer`` to every step of ``(N, steps, ...)`` inputs, with the same weights.
 
     The steps are folded into the batch (``(N * steps, ...)``), one call instead of Keras' loop
-    over steps: the same numbers for per-sample layers (Dense, Conv2D ...). A layer using batch
-    statistics (BatchNormalization while training) sees all steps at once, where Keras
-    normalises each step's batch alone. ``get_config`` stores ``layer`` as
-    ``{"class_name", "config"}``, from which the constructor also builds it.
+    over steps: the same numbers for per-sample layers (Dense, Conv2D ...). A layer with batch
+    statistics (a BatchNormalization inside it) runs once per step while training, as Keras
+    does: each step's batch is normalised alone and the moving averages move once per step.
+    ``get_config`` stores ``layer`` as ``{"class_name", "config"}``, from which the
+    constructor also builds it.
 
     Example:
         >>> frames = torch.randn(2, 5, 28, 28, 1)  # 5 images per sample
@@ -69,9 +72,17 @@ class TimeDistributed(Layer):
             )
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self._uses_batch_statistics():
+            return torch.stack([self.layer(x[:, step]) for step in range(x.shape[1])], dim=1)
         batch, steps = x.shape[:2]
         y = self.layer(x.reshape(batch * steps, *x.shape[2:]))  # (N * steps, ...): one call
         return y.reshape(batch, steps, *y.shape[1:])
+
+    def _uses_batch_statistics(self) -> bool:
+        return any(
+            isinstance(module, (BatchNormalization, nn.modules.batchnorm._BatchNorm))
+            for module in self.layer.modules()
+        )
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments, the wrapped layer as a ``{"class_name", "config"}`` dict."""

@@ -140,3 +140,12 @@ def test_bad_configs_fail_naming_the_field_before_any_file_is_written(
 def test_predict_refuses_a_mix_of_tables_and_images(tmp_path, capsys):
     assert main(["predict", str(tmp_path), "a.csv", "b.png"]) == 2
     assert "either CSV tables or images" in capsys.readouterr().err
+
+
+def test_a_last_training_batch_of_one_row_joins_validation_so_batch_norm_can_train(table_csv):
+    recipe, config = _config("tabular-credit", table_csv, target="label", batch_size=8)
+    experiment = recipe.build(config)  # 153 training rows: 19 batches of 8 and one of 1
+    assert len(experiment.data.frames["train"]) == 152
+    assert len(experiment.data.frames["val"]) == 40
+    history = experiment.trainer.fit(experiment.batches("train", shuffle=True), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])

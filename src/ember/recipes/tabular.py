@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from matplotlib.ticker import EngFormatter, NullFormatter
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -158,6 +159,10 @@ def prepare(config: Config) -> TableData:
         log_target=config.log_target,
     )
     rows = split_rows(table, config, stratify=classify)
+    if len(rows["train"]) % config.batch_size == 1:
+        # A last batch of one row cannot train BatchNorm (the MLP's): it joins validation.
+        rows["val"] = pd.concat([rows["val"], rows["train"].iloc[-1:]])
+        rows["train"] = rows["train"].iloc[:-1]
     preprocessor.fit(rows["train"])
     parts = {
         # A few held-out rows hold rare values the training rows lack: "unknown", silently.

@@ -307,13 +307,19 @@ def test_a_process_without_samples_takes_part_and_logs_the_others(results):
         assert_logged(two_processes[rank]["synced"]["empty_part"], expected)
 
 
-def test_fit_logs_validation_metrics_of_the_whole_split(results):
-    two_processes, _ = results
+def final_classifier_reference(two_processes) -> dict:
+    """The metrics of the trained classifier's final weights on the whole validation split, in
+    this process alone: what fit's last epoch and evaluate must log."""
     network = classifier_network()
     network.load_state_dict(two_processes[0]["classifier"]["weights"])
     x_val, y_val = classifier_data()[2:]
     with torch.no_grad():
-        expected = classes_reference(network(x_val), y_val)
+        return classes_reference(network(x_val), y_val)
+
+
+def test_fit_logs_validation_metrics_of_the_whole_split(results):
+    two_processes, _ = results
+    expected = final_classifier_reference(two_processes)
     for rank in range(WORLD_SIZE):
         history = two_processes[rank]["classifier"]["history"]
         for name in ["accuracy", "f1", "auc", "multiclass_f1_score"]:
@@ -357,11 +363,7 @@ def test_metrics_read_per_step_in_one_process_stay_local(results):
 
 def test_evaluate_in_one_process_alone_is_not_collective(results):
     two_processes, _ = results
-    network = classifier_network()
-    network.load_state_dict(two_processes[0]["classifier"]["weights"])
-    x_val, y_val = classifier_data()[2:]
-    with torch.no_grad():
-        expected = classes_reference(network(x_val), y_val)
+    expected = final_classifier_reference(two_processes)
     logged = two_processes[0]["evaluate_alone"]
     assert_logged(
         logged, {k: expected[k] for k in ["accuracy", "f1", "auc", "multiclass_f1_score"]}
